@@ -1,0 +1,3 @@
+export * from "./build.js";
+export * from "./parse.js";
+export type * from "./types.js";

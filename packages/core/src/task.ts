@@ -1,0 +1,153 @@
+import type { AsyncResult } from "./async-result.js";
+import type { TaskRoute } from "./config.js";
+
+/** A task's function: positional arguments in, a value (or a promise of one) out. */
+export type TaskFunction<A extends unknown[] = unknown[], R = unknown> = (...args: A) => R | PromiseLike<R>;
+
+/** Per-task settings; unset ones fall back to the app's configuration. */
+export interface TaskOptions extends TaskRoute {
+  /** Acknowledge after the task ran. Celery: `acks_late`. @default app `taskAcksLate` */
+  acksLate?: boolean;
+  /** Store no result. Celery: `ignore_result`. @default app `taskIgnoreResult` */
+  ignoreResult?: boolean;
+  /** Store STARTED when it begins. Celery: `track_started`. @default app `taskTrackStarted` */
+  trackStarted?: boolean;
+  /** Hard time limit in seconds. Celery: `time_limit`. */
+  timeLimit?: number;
+  /** Soft time limit in seconds. Celery: `soft_time_limit`. */
+  softTimeLimit?: number;
+  /** Most retries through `Retry`. Celery: `max_retries`. @default 3 */
+  maxRetries?: number | null;
+  /** Seconds before a retry that names no countdown. Celery: `default_retry_delay`. @default 180 */
+  defaultRetryDelay?: number;
+  /** Seconds (or a date) after which an unstarted call expires. Celery: `expires`. */
+  expires?: number | Date;
+  /**
+   * Names of the positional parameters, so that keyword arguments from Python clients
+   * (`send_task("tasks.add", kwargs={"x": 1, "y": 2})`) map onto them. Without it, a call with
+   * keyword arguments fails with a TypeError, as calling a Python function with unknown ones would.
+   */
+  params?: readonly string[];
+  /** Serializer name for its messages. Celery: `serializer`. @default app `taskSerializer` */
+  serializer?: string;
+}
+
+/** Per-call options of {@link Task.applyAsync} and `app.sendTask`. Names follow Celery's `apply_async`. */
+export interface SendTaskOptions extends TaskRoute {
+  /** Use this id instead of a new uuid. Celery: `task_id`. */
+  taskId?: string;
+  /** Run no earlier than this many seconds from now (Celery's unit). */
+  countdown?: number;
+  /** Run no earlier than this time. */
+  eta?: Date;
+  /** Expire after this many seconds, or at this date. */
+  expires?: number | Date;
+  /** Extra message headers, merged at the top level as Celery does. */
+  headers?: Record<string, unknown>;
+  /** Hard time limit in seconds. */
+  timeLimit?: number;
+  /** Soft time limit in seconds. */
+  softTimeLimit?: number;
+  /** Store no result for this call. */
+  ignoreResult?: boolean;
+  /** Serializer name for this call. */
+  serializer?: string;
+  /** Name to show in logs instead of the task name. Celery: `shadow`. */
+  shadow?: string;
+  /** Parent task id (set automatically when called from inside a task). */
+  parentId?: string;
+  /** Root task id (set automatically when called from inside a task). */
+  rootId?: string;
+  /** Retry count to send (used by retries). */
+  retries?: number;
+  /** Group id and position, for canvas. */
+  groupId?: string;
+  groupIndex?: number;
+  /** Aborts a publish that is waiting. */
+  signal?: AbortSignal;
+}
+
+/** The part of the app a task needs to send itself. */
+export interface TaskSender {
+  sendTask<R>(name: string, args: unknown[], kwargs: Record<string, unknown>, options: SendTaskOptions): AsyncResult<R>;
+}
+
+/**
+ * A registered task. `A` and `R` come from its function, so calls are checked:
+ * `add.delay("x", 1)` does not compile and `add.delay(2, 3).get()` resolves to a number.
+ */
+export class Task<A extends unknown[] = unknown[], R = unknown> {
+  /** Registered name, e.g. `tasks.add`. */
+  readonly name: string;
+  /** Its settings. */
+  readonly options: Readonly<TaskOptions>;
+  /** The function itself; call it directly to run the task in-process (Celery's `task(...)`). */
+  readonly fn: TaskFunction<A, R>;
+  readonly #sender: TaskSender;
+
+  constructor(name: string, fn: TaskFunction<A, R>, options: TaskOptions, sender: TaskSender) {
+    this.name = name;
+    this.fn = fn;
+    this.options = Object.freeze({ ...options });
+    this.#sender = sender;
+  }
+
+  /** Sends the task with positional arguments. Returns at once; the task runs on a worker. */
+  delay(...args: A): AsyncResult<R> {
+    return this.#sender.sendTask<R>(this.name, args, {}, this.#defaults({}));
+  }
+
+  /** Sends the task with arguments, keyword arguments and call options (Celery's `apply_async`). */
+  applyAsync(args: A, kwargs: Record<string, unknown> = {}, options: SendTaskOptions = {}): AsyncResult<R> {
+    return this.#sender.sendTask<R>(this.name, args, kwargs, this.#defaults(options));
+  }
+
+  /** Runs the function in this process with these arguments (no broker, no worker). */
+  async call(...args: A): Promise<R> {
+    return await this.fn(...args);
+  }
+
+  #defaults(options: SendTaskOptions): SendTaskOptions {
+    const { queue, exchange, routingKey, priority, expires, timeLimit, softTimeLimit, ignoreResult, serializer } =
+      this.options;
+    const defaults: SendTaskOptions = { queue, exchange, routingKey, priority, expires, timeLimit, softTimeLimit };
+    if (ignoreResult !== undefined) defaults.ignoreResult = ignoreResult;
+    if (serializer !== undefined) defaults.serializer = serializer;
+    const merged: SendTaskOptions = { ...defaults };
+    for (const [key, value] of Object.entries(options)) {
+      if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+    }
+    return merged;
+  }
+}
+
+/** Builds the positional arguments for a call from args and kwargs, as Python would bind them. */
+export function bindArguments(task: Task, args: readonly unknown[], kwargs: Record<string, unknown>): unknown[] {
+  const names = Object.keys(kwargs);
+  const bound = [...args];
+  if (names.length > 0) {
+    const params = task.options.params;
+    if (!params) {
+      throw new TypeError(
+        `${task.name}() got keyword arguments (${names.join(", ")}) but declares no params; add params: [...] to its options`,
+      );
+    }
+    for (const name of names) {
+      const index = params.indexOf(name);
+      if (index === -1) throw new TypeError(`${task.name}() got an unexpected keyword argument '${name}'`);
+      if (index < args.length) throw new TypeError(`${task.name}() got multiple values for argument '${name}'`);
+      bound[index] = kwargs[name];
+    }
+    for (let i = 0; i < bound.length; i++) {
+      if (!(i in bound)) throw new TypeError(`${task.name}() missing required argument '${params[i] ?? i}'`);
+    }
+  }
+  const required = task.fn.length;
+  if (bound.length < required) {
+    const missing = task.options.params?.slice(bound.length, required).join(", ") ?? `${required - bound.length}`;
+    throw new TypeError(
+      `${task.name}() missing ${required - bound.length} required positional argument(s): ${missing} (got ${bound.length})`,
+    );
+  }
+  return bound;
+}

@@ -1,0 +1,214 @@
+import { performance } from "node:perf_hooks";
+import {
+  type App,
+  type Broker,
+  type ExceptionInfo,
+  errorToExceptionInfo,
+  Ignore,
+  type Logger,
+  Reject,
+  Retry,
+  TqError,
+  toError,
+} from "@tq/core";
+import { buildTaskRequest } from "./build-request.js";
+import { celeryException, celeryTraceback } from "./celery-exceptions.js";
+import { errorText } from "./error-text.js";
+import type { EmitWorkerEvent } from "./events.js";
+import type { Job } from "./job.js";
+import type { ResultTarget, ResultWriter } from "./result-writer.js";
+import { planRetry, republishForRetry } from "./retry.js";
+import { runTask, type TaskOutcome } from "./run-task.js";
+
+/** What the executor needs from its worker. */
+export interface ExecutorContext {
+  readonly app: App;
+  readonly broker: Broker;
+  readonly hostname: string;
+  readonly logger: Logger;
+  readonly results: ResultWriter;
+  readonly emit: EmitWorkerEvent;
+}
+
+/**
+ * Runs one job from its slot to its settled delivery: early ack, STARTED, the task itself, then the
+ * outcome stored and the delivery settled the way Celery's worker does. Never rejects.
+ */
+export class Executor {
+  readonly #ctx: ExecutorContext;
+
+  constructor(ctx: ExecutorContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Runs a job that holds a concurrency slot. */
+  async execute(job: Job): Promise<void> {
+    const { app, hostname, logger, results, emit } = this.#ctx;
+    if (isExpired(job)) return this.revokeExpired(job);
+    // Acked before running (Celery's default): if the ack fails the broker hands the message out again,
+    // so running it here too would run it twice.
+    if (!job.acksLate && !(await job.settle("ack"))) return;
+    const trackStarted = job.task.options.trackStarted ?? app.conf.taskTrackStarted;
+    if (trackStarted) await results.store(resultTarget(job, app), "STARTED", { pid: process.pid, hostname });
+    emit("task-started", job.info());
+    logger.debug("task started", job.attributes());
+    const timeLimit = job.message.timeLimit[0] ?? job.task.options.timeLimit ?? app.conf.taskTimeLimit;
+    const started = performance.now();
+    const outcome = await runTask(job, buildTaskRequest(job, hostname), timeLimit);
+    await this.#finish(job, outcome, Math.round((performance.now() - started) * 1000) / 1000);
+  }
+
+  /** Stores REVOKED for a job whose `expires` passed before it started, and acks it. */
+  async revokeExpired(job: Job): Promise<void> {
+    const { app, logger, results, emit } = this.#ctx;
+    logger.warn("task expired before it started; revoked", {
+      ...job.attributes(),
+      "tq.expires": job.message.expires?.toISOString(),
+    });
+    await results.store(
+      resultTarget(job, app),
+      "REVOKED",
+      celeryException("TaskRevokedError", ["expired"]),
+      null,
+    );
+    emit("task-revoked", { ...job.info(), reason: "expired" });
+    await job.settle("ack");
+  }
+
+  async #finish(job: Job, outcome: TaskOutcome, runtimeMs: number): Promise<void> {
+    switch (outcome.kind) {
+      case "success":
+        return this.#succeed(job, outcome.value, runtimeMs);
+      case "time-limit": {
+        const text = `TimeLimitExceeded(${outcome.seconds})`;
+        const info = celeryException("TimeLimitExceeded", [outcome.seconds]);
+        const error = toError(job.controller.signal.reason);
+        return this.#fail(job, error, info, celeryTraceback("TimeLimitExceeded", text), runtimeMs);
+      }
+      case "abandoned":
+        return this.#giveBack(job);
+      case "error":
+        return this.#handleError(job, outcome.error, runtimeMs);
+    }
+  }
+
+  async #handleError(job: Job, error: unknown, runtimeMs: number): Promise<void> {
+    const { logger, emit } = this.#ctx;
+    if (error instanceof Retry) return this.#retry(job, error, runtimeMs);
+    if (error instanceof Reject) {
+      // Celery stores nothing for Reject; the message is dropped or put back, if it was not acked yet.
+      logger.warn(`task rejected its message: ${error.message}`, {
+        ...job.attributes(),
+        "tq.requeue": error.requeue,
+      });
+      emit("task-rejected", { ...job.info(), requeue: error.requeue, reason: error.message });
+      await job.settle(error.requeue ? "requeue" : "reject");
+      return;
+    }
+    if (error instanceof Ignore) {
+      logger.debug("task ignored", job.attributes());
+      await job.settle("ack");
+      return;
+    }
+    const { info, traceback } = errorToExceptionInfo(error);
+    return this.#fail(job, error, info, traceback, runtimeMs);
+  }
+
+  async #succeed(job: Job, value: unknown, runtimeMs: number): Promise<void> {
+    const { app, logger, results, emit } = this.#ctx;
+    const failed = await results.store(resultTarget(job, app), "SUCCESS", value, null);
+    if (TqError.is(failed, "TQ_SERIALIZATION")) {
+      // A value the backend cannot serialize (a BigInt, a function, a cycle) would leave the caller
+      // waiting forever; Celery stores kombu's EncodeError instead, and so do we.
+      const text = errorText(failed);
+      const info = { exc_type: "EncodeError", exc_message: [text], exc_module: "kombu.exceptions" };
+      return this.#fail(job, failed, info, `kombu.exceptions.EncodeError: ${text}\n`, runtimeMs);
+    }
+    logger.info(`task succeeded in ${runtimeMs}ms`, { ...job.attributes(), "tq.runtime_ms": runtimeMs });
+    emit("task-succeeded", { ...job.info(), result: value, runtimeMs });
+    await job.settle("ack");
+  }
+
+  async #fail(
+    job: Job,
+    error: unknown,
+    exception: ExceptionInfo,
+    traceback: string,
+    runtimeMs: number,
+  ): Promise<void> {
+    const { app, logger, results, emit } = this.#ctx;
+    await results.store(resultTarget(job, app), "FAILURE", exception, traceback);
+    logger.error(`task failed in ${runtimeMs}ms: ${exception.exc_type}`, {
+      ...job.attributes(),
+      "tq.runtime_ms": runtimeMs,
+      error: error instanceof Error ? error : toError(error),
+    });
+    emit("task-failed", { ...job.info(), error, exception, runtimeMs });
+    // A failed task is acked even when acks are late, as Celery's task_acks_on_failure_or_timeout.
+    await job.settle("ack");
+  }
+
+  async #retry(job: Job, retry: Retry, runtimeMs: number): Promise<void> {
+    const { app, logger, results, emit } = this.#ctx;
+    const plan = planRetry(job, retry);
+    if (plan.kind === "fail") return this.#fail(job, plan.error, plan.info, plan.traceback, runtimeMs);
+    // RETRY is stored before the new message exists, so a fast second run cannot have its state
+    // overwritten by this one's.
+    await results.store(resultTarget(job, app), "RETRY", plan.info, plan.traceback);
+    try {
+      await republishForRetry(app, job, plan.eta);
+    } catch (error) {
+      logger.error("could not send a task retry", { ...job.attributes(), error });
+      if (job.settlement === null) {
+        await job.settle("requeue");
+        return;
+      }
+      const { info, traceback } = errorToExceptionInfo(error);
+      return this.#fail(job, error, info, traceback, runtimeMs);
+    }
+    logger.info(`task retry due at ${plan.eta.toISOString()}`, {
+      ...job.attributes(),
+      "tq.retries": job.message.retries + 1,
+    });
+    emit("task-retried", { ...job.info(), error: plan.cause, eta: plan.eta });
+    await job.settle("ack");
+  }
+
+  // At-least-once at the shutdown deadline: an unacked message goes back through the broker, an
+  // acked one is published again unchanged. What the task does afterwards is discarded.
+  async #giveBack(job: Job): Promise<void> {
+    const { broker, logger } = this.#ctx;
+    if (job.settlement === null) {
+      logger.warn("task still running at the shutdown deadline; its message was requeued", job.attributes());
+      await job.settle("requeue");
+      return;
+    }
+    try {
+      await broker.publish(job.delivery.message, { exchange: "", routingKey: job.queue });
+      logger.warn(
+        "task still running at the shutdown deadline; its message was published again",
+        job.attributes(),
+      );
+    } catch (error) {
+      logger.error(
+        "task still running at the shutdown deadline and its message could not be published again",
+        {
+          ...job.attributes(),
+          error,
+        },
+      );
+    }
+  }
+}
+
+/** True when the job's `expires` time has passed. */
+export function isExpired(job: Job): boolean {
+  const expires = job.message.expires;
+  return expires !== null && expires.getTime() <= Date.now();
+}
+
+/** The job as a result target: results are stored unless ignored by header, task option or app setting. */
+export function resultTarget(job: Job, app: App): ResultTarget {
+  const ignored = job.message.ignoreResult || (job.task.options.ignoreResult ?? app.conf.taskIgnoreResult);
+  return { message: job.message, queue: job.queue, storesResult: !ignored };
+}

@@ -1,0 +1,225 @@
+import { EventEmitter } from "node:events";
+import { type App, type Consumer, type Delivery, type Logger, type Serializer, TqError } from "@tq/core";
+import { DeadLetters } from "./dead-letters.js";
+import type { EmitWorkerEvent, WorkerEvents } from "./events.js";
+import { Executor, isExpired } from "./executor.js";
+import { acceptedSerializers, inspectDelivery } from "./intake.js";
+import { Job } from "./job.js";
+import { type ResolvedWorkerOptions, resolveWorkerOptions, type WorkerOptions } from "./options.js";
+import { type RejectionContext, rejectMessage } from "./reject-message.js";
+import { ResultWriter } from "./result-writer.js";
+import { Scheduler } from "./scheduler.js";
+import { installSignalHandlers, type SignalHandlerOptions } from "./signals.js";
+import { setLongTimeout } from "./timers.js";
+
+/** Options of {@link Worker.stop}. */
+export interface StopOptions {
+  /** How long to wait for running tasks, in ms; a later call may shorten it. @default the worker's `shutdownTimeoutMs` */
+  timeoutMs?: number;
+}
+
+type WorkerState = "created" | "starting" | "running" | "stopping" | "stopped";
+
+/**
+ * Consumes task messages and runs them: Celery's worker for tq. Create it with {@link createWorker},
+ * then `await worker.start()`. Listen to its {@link WorkerEvents} with `worker.on(...)`.
+ *
+ * A JavaScript task cannot be killed from outside: at its hard time limit, or at the shutdown deadline,
+ * the worker aborts the task's `currentTask().signal`, frees its slot and moves on, and the promise
+ * may keep running in the background until the task notices the signal. Pass the signal to `fetch`,
+ * timers and drivers so that it does.
+ */
+export class Worker extends EventEmitter<WorkerEvents> {
+  /** The worker's node name, e.g. `celery@host`. */
+  readonly hostname: string;
+  /** The app whose tasks it runs. */
+  readonly app: App;
+  /** The queues it consumes. */
+  readonly queues: readonly string[];
+  readonly #options: ResolvedWorkerOptions;
+  readonly #logger: Logger;
+  readonly #serializers: readonly Serializer[];
+  readonly #results: ResultWriter;
+  readonly #scheduler: Scheduler;
+  readonly #background = new Set<Promise<unknown>>();
+  #state: WorkerState = "created";
+  #executor: Executor | undefined;
+  #rejectionContext: RejectionContext | undefined;
+  #consumer: Consumer | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #deadlineAt = Number.POSITIVE_INFINITY;
+  #onDeadlineChange: (() => void) | undefined;
+  #keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(app: App, options: WorkerOptions = {}) {
+    super();
+    this.app = app;
+    this.#options = resolveWorkerOptions(app, options);
+    this.hostname = this.#options.hostname;
+    this.queues = this.#options.queues;
+    this.#logger = this.#options.logger;
+    this.#serializers = acceptedSerializers(app);
+    this.#results = new ResultWriter(app, this.hostname, this.#logger);
+    this.#scheduler = new Scheduler(
+      this.#options.concurrency,
+      (job) => this.#executor!.execute(job),
+      (error, job) =>
+        this.#logger.error("unexpected error while running a task", { ...job.attributes(), error }),
+    );
+  }
+
+  /** How many tasks are running now. */
+  get active(): number {
+    return this.#scheduler.running.size;
+  }
+
+  /** Connects the broker (and the result backend, if any), declares and consumes the queues, then emits `ready`. */
+  start(): Promise<void> {
+    if (this.#state === "stopping" || this.#state === "stopped") {
+      return Promise.reject(
+        new TqError("TQ_CLOSED", "this worker was stopped; create a new one", { component: "worker" }),
+      );
+    }
+    // A start that failed (broker down) may be tried again.
+    this.#starting ??= this.#start().catch((error: unknown) => {
+      this.#starting = undefined;
+      if (this.#state === "starting") this.#state = "created";
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  /**
+   * Stops gracefully: cancels the consumer, puts back messages that did not start, waits for running
+   * tasks up to the timeout, then aborts those left and gives their messages back (requeued if not
+   * acked yet, published again if acked early), and closes the app. Idempotent: later calls return the
+   * same promise, and may only shorten the wait.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#options.shutdownTimeoutMs);
+    if (deadline < this.#deadlineAt) {
+      this.#deadlineAt = deadline;
+      this.#onDeadlineChange?.();
+    }
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  /**
+   * Stops the worker on SIGINT or SIGTERM, then sets `process.exitCode` to 0 (or exits, with
+   * `exit: true`); a second signal stops it at once. Returns a function that removes the handlers.
+   */
+  installSignalHandlers(options: SignalHandlerOptions = {}): () => void {
+    return installSignalHandlers(this, this.#logger, options);
+  }
+
+  async #start(): Promise<void> {
+    this.#state = "starting";
+    const { queues, concurrency, prefetch } = this.#options;
+    await this.app.connect();
+    const broker = await this.app.getBroker();
+    const emit: EmitWorkerEvent = (event, ...args) => this.#emit(event, ...args);
+    const common = { logger: this.#logger, results: this.#results, emit };
+    this.#executor = new Executor({ ...common, app: this.app, broker, hostname: this.hostname });
+    const deadLetters = new DeadLetters(broker, this.#logger, this.#options.deadLetterQueueFor);
+    this.#rejectionContext = { ...common, deadLetters };
+    await broker.declareQueues?.(queues.map((name) => ({ name })));
+    this.#consumer = await broker.consume(queues, (delivery) => this.#onDelivery(delivery), { prefetch });
+    if (this.#state !== "starting") return;
+    this.#state = "running";
+    // A worker is a service: its process must not exit while it consumes just because the transport
+    // holds no handle of its own (the memory transport holds none). Released by stop().
+    this.#keepAlive = setInterval(() => {}, 1 << 30);
+    this.#logger.info("worker ready", {
+      "tq.hostname": this.hostname,
+      "tq.queues": queues.join(","),
+      "tq.concurrency": concurrency,
+      "tq.prefetch": prefetch,
+    });
+    this.#emit("ready");
+  }
+
+  async #stop(): Promise<void> {
+    this.#state = "stopping";
+    clearInterval(this.#keepAlive);
+    this.#logger.info("worker stopping", { "tq.hostname": this.hostname, "tq.active": this.active });
+    await this.#starting?.catch(() => {});
+    await this.#consumer?.cancel().catch((error: unknown) => {
+      this.#logger.error("could not cancel the consumer", { error });
+    });
+    await Promise.all(this.#scheduler.takePending().map((job) => job.settle("requeue")));
+    if (!(await this.#runningFinishedBeforeDeadline())) {
+      this.#logger.warn("shutdown deadline passed; aborting running tasks", { "tq.active": this.active });
+      const reason = new TqError("TQ_ABORTED", "the worker is shutting down", { component: "worker" });
+      for (const job of this.#scheduler.running) job.controller.abort(reason);
+      await this.#scheduler.whenIdle();
+    }
+    await Promise.allSettled([...this.#background]);
+    await this.app
+      .close()
+      .catch((error: unknown) => this.#logger.error("could not close the app", { error }));
+    this.#state = "stopped";
+    this.#logger.info("worker stopped", { "tq.hostname": this.hostname });
+    this.#emit("stopped");
+  }
+
+  #runningFinishedBeforeDeadline(): Promise<boolean> {
+    return new Promise((resolve) => {
+      let cancel = (): void => {};
+      const arm = (): void => {
+        cancel();
+        cancel = setLongTimeout(() => resolve(false), Math.max(0, this.#deadlineAt - Date.now()));
+      };
+      this.#onDeadlineChange = arm;
+      arm();
+      void this.#scheduler.whenIdle().then(() => {
+        // Past this point a shorter deadline (a second signal) has nothing left to cut short.
+        this.#onDeadlineChange = undefined;
+        cancel();
+        resolve(true);
+      });
+    });
+  }
+
+  #onDelivery(delivery: Delivery): Promise<void> | undefined {
+    if (this.#state === "stopping" || this.#state === "stopped") {
+      return this.#track(delivery.requeue());
+    }
+    const intake = inspectDelivery(delivery, this.app, this.#serializers);
+    if (intake.kind !== "task") return this.#track(rejectMessage(this.#rejectionContext!, delivery, intake));
+    const { message, task } = intake;
+    const acksLate = task.options.acksLate ?? this.app.conf.taskAcksLate;
+    const job = new Job(delivery, message, task, acksLate, this.#logger);
+    this.#logger.debug("task received", { ...job.attributes(), "tq.eta": message.eta?.toISOString() });
+    this.#emit("task-received", job.info());
+    if (isExpired(job)) return this.#track(this.#executor!.revokeExpired(job));
+    this.#scheduler.add(job);
+    return undefined;
+  }
+
+  // Work started by the broker's handler outside the scheduler (rejections, revokes) that stop() must await.
+  #track<T>(work: Promise<T>): Promise<void> {
+    const tracked = work.then(
+      () => {},
+      (error: unknown) => this.#logger.error("unexpected error while handling a message", { error }),
+    );
+    this.#background.add(tracked);
+    void tracked.finally(() => this.#background.delete(tracked));
+    return tracked;
+  }
+
+  // A listener that throws must not break the worker's bookkeeping.
+  #emit<K extends keyof WorkerEvents>(event: K, ...args: WorkerEvents[K]): void {
+    try {
+      (this as unknown as EventEmitter).emit(event, ...args);
+    } catch (error) {
+      this.#logger.error(`a "${String(event)}" listener threw`, { error });
+    }
+  }
+}
+
+/** Creates a worker for an app; nothing connects until `start()`. */
+export function createWorker(app: App, options: WorkerOptions = {}): Worker {
+  return new Worker(app, options);
+}
