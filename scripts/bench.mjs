@@ -3,7 +3,14 @@
 // as ratios. Today it covers the in-memory transport (raw broker ceiling vs. the full app → worker →
 // result path); each transport package adds its peers (BullMQ, Python Celery, the raw client) here.
 import { performance } from "node:perf_hooks";
-import { buildTaskMessage, createApp, jsonSerializer, MemoryBackend, MemoryBroker, MemoryServer } from "@tq/core";
+import {
+  buildTaskMessage,
+  createApp,
+  jsonSerializer,
+  MemoryBackend,
+  MemoryBroker,
+  MemoryServer,
+} from "@tq/core";
 import { createWorker } from "@tq/worker";
 
 const N = Number(process.env.TQ_BENCH_N ?? 20_000);
@@ -13,7 +20,10 @@ async function rawBrokerCeiling() {
   const server = new MemoryServer();
   const broker = new MemoryBroker({ server });
   await broker.connect();
-  const message = buildTaskMessage({ id: "bench", task: "bench.noop", args: [1, 2], kwargs: {} }, jsonSerializer);
+  const message = buildTaskMessage(
+    { id: "bench", task: "bench.noop", args: [1, 2], kwargs: {} },
+    jsonSerializer,
+  );
   let received = 0;
   const done = new Promise((resolve) => {
     void broker.consume(
@@ -35,7 +45,11 @@ async function rawBrokerCeiling() {
 
 async function fullPath() {
   const server = new MemoryServer();
-  const app = createApp({ broker: new MemoryBroker({ server }), resultBackend: new MemoryBackend(), env: false });
+  const app = createApp({
+    broker: new MemoryBroker({ server }),
+    resultBackend: new MemoryBackend(),
+    env: false,
+  });
   const add = app.task("bench.add", (x, y) => x + y);
   const worker = createWorker(app, { concurrency: 50, queues: ["celery"] });
   await worker.start();

@@ -102,7 +102,10 @@ function checkCycles(name, srcDir) {
     stack.push(node);
     for (const next of graph.get(node) ?? []) {
       if (state.get(next) === "open") {
-        const cycle = stack.slice(stack.indexOf(next)).concat(next).map((f) => relative(srcDir, f));
+        const cycle = stack
+          .slice(stack.indexOf(next))
+          .concat(next)
+          .map((f) => relative(srcDir, f));
         fail(name, `import cycle: ${cycle.join(" -> ")}`);
       } else if (!state.has(next)) visit(next);
     }

@@ -21,7 +21,16 @@ const services = [
     install: "apt-get install -y redis-server",
     start: () =>
       execFileSync("redis-server", [
-        "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no",
+        "--daemonize",
+        "yes",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "6379",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
       ]),
   },
   {

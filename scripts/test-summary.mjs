@@ -40,6 +40,7 @@ console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 // it as one failure so that it cannot pass unnoticed.
 function countSuitesThatDidNotRun(json) {
   return (json.testResults ?? []).filter(
-    (suite) => suite.status === "failed" && !(suite.assertionResults ?? []).some((t) => t.status === "failed"),
+    (suite) =>
+      suite.status === "failed" && !(suite.assertionResults ?? []).some((t) => t.status === "failed"),
   ).length;
 }

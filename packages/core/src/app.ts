@@ -69,7 +69,8 @@ export class App implements ResultSource {
     if (typeof resultBackend === "string" || resultBackend === null) explicit.resultBackend = resultBackend;
     this.conf = resolveConfig(explicit, fromEnv);
     this.#brokerSource = typeof broker === "object" ? broker : this.conf.brokerUrl;
-    this.#backendSource = typeof resultBackend === "object" && resultBackend !== null ? resultBackend : this.conf.resultBackend;
+    this.#backendSource =
+      typeof resultBackend === "object" && resultBackend !== null ? resultBackend : this.conf.resultBackend;
     this.#serializers.set(jsonSerializer.contentType, jsonSerializer);
     for (const serializer of serializers ?? []) this.#serializers.set(serializer.contentType, serializer);
   }
@@ -78,7 +79,11 @@ export class App implements ResultSource {
    * Registers a task. Its argument and return types come from `fn`:
    * `app.task("tasks.add", (x: number, y: number) => x + y)` gives a `Task<[number, number], number>`.
    */
-  task<A extends unknown[], R>(name: string, fn: TaskFunction<A, R>, options: TaskOptions = {}): Task<A, Awaited<R>> {
+  task<A extends unknown[], R>(
+    name: string,
+    fn: TaskFunction<A, R>,
+    options: TaskOptions = {},
+  ): Task<A, Awaited<R>> {
     if (this.#tasks.has(name)) {
       throw new TqError("TQ_CONFIG", `a task named "${name}" is already registered in app "${this.name}"`);
     }
@@ -100,7 +105,8 @@ export class App implements ResultSource {
   /** The serializer for a name (`json`) or content type (`application/json`); throws `TQ_CONFIG` if unknown. */
   serializer(nameOrContentType: string): Serializer {
     for (const serializer of this.#serializers.values()) {
-      if (serializer.name === nameOrContentType || serializer.contentType === nameOrContentType) return serializer;
+      if (serializer.name === nameOrContentType || serializer.contentType === nameOrContentType)
+        return serializer;
     }
     throw new TqError(
       "TQ_CONFIG",
@@ -205,7 +211,8 @@ export class App implements ResultSource {
     const route = { ...matchRoute(this.conf.taskRoutes, name), ...definedOnly(options) };
     const queue = route.queue ?? this.conf.taskDefaultQueue;
     const now = Date.now();
-    const eta = options.eta ?? (options.countdown === undefined ? null : new Date(now + options.countdown * 1000));
+    const eta =
+      options.eta ?? (options.countdown === undefined ? null : new Date(now + options.countdown * 1000));
     const expires =
       options.expires === undefined
         ? null
@@ -252,8 +259,7 @@ export class App implements ResultSource {
     if (!this.#broker) {
       const source = this.#brokerSource;
       this.#ownsBroker = typeof source === "string";
-      this.#broker =
-        typeof source === "string" ? createBroker(source, { logger: this.logger }) : source;
+      this.#broker = typeof source === "string" ? createBroker(source, { logger: this.logger }) : source;
     }
     return this.#broker;
   }
@@ -263,7 +269,8 @@ export class App implements ResultSource {
       const source = this.#backendSource;
       if (source === null) throw noBackendError();
       this.#ownsBackend = typeof source === "string";
-      this.#backend = typeof source === "string" ? createResultBackend(source, { logger: this.logger }) : source;
+      this.#backend =
+        typeof source === "string" ? createResultBackend(source, { logger: this.logger }) : source;
     }
     return this.#backend;
   }
@@ -274,7 +281,12 @@ export function createApp(options: AppOptions = {}): App {
   return new App(options);
 }
 
-function definedOnly(options: SendTaskOptions): { queue?: string; exchange?: string; routingKey?: string; priority?: number } {
+function definedOnly(options: SendTaskOptions): {
+  queue?: string;
+  exchange?: string;
+  routingKey?: string;
+  priority?: number;
+} {
   const out: { queue?: string; exchange?: string; routingKey?: string; priority?: number } = {};
   if (options.queue !== undefined) out.queue = options.queue;
   if (options.exchange !== undefined) out.exchange = options.exchange;
@@ -282,4 +294,3 @@ function definedOnly(options: SendTaskOptions): { queue?: string; exchange?: str
   if (options.priority !== undefined) out.priority = options.priority;
   return out;
 }
-

@@ -75,7 +75,8 @@ export class AsyncResult<R = unknown> {
   async get(options: GetResultOptions = {}): Promise<R> {
     await this.sent;
     const backend = await this.#source.getBackend();
-    const timeoutMs = options.timeoutMs ?? (options.timeout === undefined ? undefined : options.timeout * 1000);
+    const timeoutMs =
+      options.timeoutMs ?? (options.timeout === undefined ? undefined : options.timeout * 1000);
     const meta = await backend.waitFor(this.id, {
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(options.signal ? { signal: options.signal } : {}),

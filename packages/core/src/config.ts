@@ -154,7 +154,10 @@ function parseEnvValue(name: string, raw: string, kind: Kind): unknown {
 export function resolveConfig(explicit: Partial<AppConfig>, env: Partial<AppConfig> = {}): AppConfig {
   const merged: AppConfig = { ...DEFAULT_CONFIG, ...stripUndefined(env), ...stripUndefined(explicit) };
   if (!Number.isInteger(merged.workerConcurrency) || merged.workerConcurrency < 1) {
-    throw new TqError("TQ_CONFIG", `workerConcurrency must be a positive integer, got ${merged.workerConcurrency}`);
+    throw new TqError(
+      "TQ_CONFIG",
+      `workerConcurrency must be a positive integer, got ${merged.workerConcurrency}`,
+    );
   }
   if (!Number.isInteger(merged.workerPrefetchMultiplier) || merged.workerPrefetchMultiplier < 1) {
     throw new TqError(
@@ -163,7 +166,10 @@ export function resolveConfig(explicit: Partial<AppConfig>, env: Partial<AppConf
     );
   }
   if (merged.resultExpires !== null && !(merged.resultExpires > 0)) {
-    throw new TqError("TQ_CONFIG", `resultExpires must be a positive number of seconds or null, got ${merged.resultExpires}`);
+    throw new TqError(
+      "TQ_CONFIG",
+      `resultExpires must be a positive number of seconds or null, got ${merged.resultExpires}`,
+    );
   }
   return merged;
 }

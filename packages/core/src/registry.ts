@@ -74,7 +74,10 @@ export function unregisterTransport(plugin: TransportPlugin): void {
 /** The plugin registered for a scheme, if any; `memory:` is built in unless something else claimed it. */
 export function findTransport(scheme: string): TransportPlugin | undefined {
   const normalized = normalizeScheme(scheme);
-  return registry().byScheme.get(normalized) ?? (memoryTransport.schemes.includes(normalized) ? memoryTransport : undefined);
+  return (
+    registry().byScheme.get(normalized) ??
+    (memoryTransport.schemes.includes(normalized) ? memoryTransport : undefined)
+  );
 }
 
 /** Schemes currently registered. */
@@ -86,7 +89,10 @@ export function registeredSchemes(): string[] {
 export function schemeOf(url: string): string {
   const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
   if (!match?.[1]) {
-    throw new TqError("TQ_CONFIG", `"${redactUrl(url)}" is not a URL with a scheme (e.g. redis://localhost:6379/0)`);
+    throw new TqError(
+      "TQ_CONFIG",
+      `"${redactUrl(url)}" is not a URL with a scheme (e.g. redis://localhost:6379/0)`,
+    );
   }
   return normalizeScheme(match[1]);
 }

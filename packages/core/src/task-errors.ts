@@ -19,9 +19,13 @@ export interface RetryOptions {
 export class Retry extends TqError {
   readonly options: RetryOptions;
   constructor(options: RetryOptions = {}) {
-    super("TQ_RETRY", `retry requested${options.countdown === undefined ? "" : ` in ${options.countdown}s`}`, {
-      cause: options.cause,
-    });
+    super(
+      "TQ_RETRY",
+      `retry requested${options.countdown === undefined ? "" : ` in ${options.countdown}s`}`,
+      {
+        cause: options.cause,
+      },
+    );
     this.name = "Retry";
     this.options = options;
   }

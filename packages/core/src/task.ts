@@ -69,7 +69,12 @@ export interface SendTaskOptions extends TaskRoute {
 
 /** The part of the app a task needs to send itself. */
 export interface TaskSender {
-  sendTask<R>(name: string, args: unknown[], kwargs: Record<string, unknown>, options: SendTaskOptions): AsyncResult<R>;
+  sendTask<R>(
+    name: string,
+    args: unknown[],
+    kwargs: Record<string, unknown>,
+    options: SendTaskOptions,
+  ): AsyncResult<R>;
 }
 
 /**
@@ -108,9 +113,26 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   }
 
   #defaults(options: SendTaskOptions): SendTaskOptions {
-    const { queue, exchange, routingKey, priority, expires, timeLimit, softTimeLimit, ignoreResult, serializer } =
-      this.options;
-    const defaults: SendTaskOptions = { queue, exchange, routingKey, priority, expires, timeLimit, softTimeLimit };
+    const {
+      queue,
+      exchange,
+      routingKey,
+      priority,
+      expires,
+      timeLimit,
+      softTimeLimit,
+      ignoreResult,
+      serializer,
+    } = this.options;
+    const defaults: SendTaskOptions = {
+      queue,
+      exchange,
+      routingKey,
+      priority,
+      expires,
+      timeLimit,
+      softTimeLimit,
+    };
     if (ignoreResult !== undefined) defaults.ignoreResult = ignoreResult;
     if (serializer !== undefined) defaults.serializer = serializer;
     const merged: SendTaskOptions = { ...defaults };
@@ -122,7 +144,11 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
 }
 
 /** Builds the positional arguments for a call from args and kwargs, as Python would bind them. */
-export function bindArguments(task: Task, args: readonly unknown[], kwargs: Record<string, unknown>): unknown[] {
+export function bindArguments(
+  task: Task,
+  args: readonly unknown[],
+  kwargs: Record<string, unknown>,
+): unknown[] {
   const names = Object.keys(kwargs);
   const bound = [...args];
   if (names.length > 0) {
@@ -135,7 +161,8 @@ export function bindArguments(task: Task, args: readonly unknown[], kwargs: Reco
     for (const name of names) {
       const index = params.indexOf(name);
       if (index === -1) throw new TypeError(`${task.name}() got an unexpected keyword argument '${name}'`);
-      if (index < args.length) throw new TypeError(`${task.name}() got multiple values for argument '${name}'`);
+      if (index < args.length)
+        throw new TypeError(`${task.name}() got multiple values for argument '${name}'`);
       bound[index] = kwargs[name];
     }
     for (let i = 0; i < bound.length; i++) {
@@ -144,7 +171,8 @@ export function bindArguments(task: Task, args: readonly unknown[], kwargs: Reco
   }
   const required = task.fn.length;
   if (bound.length < required) {
-    const missing = task.options.params?.slice(bound.length, required).join(", ") ?? `${required - bound.length}`;
+    const missing =
+      task.options.params?.slice(bound.length, required).join(", ") ?? `${required - bound.length}`;
     throw new TypeError(
       `${task.name}() missing ${required - bound.length} required positional argument(s): ${missing} (got ${bound.length})`,
     );
