@@ -243,6 +243,7 @@ export class App implements ResultSource {
         ignoreResult: options.ignoreResult ?? this.conf.taskIgnoreResult,
         ...(priority === undefined ? {} : { priority }),
         ...(options.headers ? { headers: options.headers } : {}),
+        ...(options.embed ? { embed: options.embed } : {}),
       },
       this.serializer(options.serializer ?? this.conf.taskSerializer),
     );

@@ -4,6 +4,7 @@ export type * from "./broker.js";
 export * from "./config.js";
 export * from "./errors.js";
 export * from "./exception-info.js";
+export * from "./iso-date.js";
 export * from "./json-serializer.js";
 export * from "./logger.js";
 export * from "./memory/index.js";

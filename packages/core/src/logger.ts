@@ -2,7 +2,7 @@
  * The logging contract of tq libraries: four methods with a message and an attributes object.
  * Attribute keys follow `tq.*` names (`tq.queue`, `tq.task_id`, `tq.task_name`) so they map directly
  * onto OpenTelemetry attributes. Libraries default to {@link noopLogger}; the worker and CLI use pino,
- * whose methods fit this shape through {@link fromPinoLike}-style adapters.
+ * through the `fromPino` adapter of `@tq/worker`.
  */
 export interface Logger {
   /** A failure that needs attention. */

@@ -43,14 +43,25 @@ export interface TaskRequest {
   readonly signal: AbortSignal;
 }
 
-const storage = new AsyncLocalStorage<TaskRequest>();
+// Kept on globalThis under a Symbol.for key, like the transport registry, so that an app module
+// loaded through another copy of @tq/core (a global CLI, a TS loader) still sees the worker's request.
+const storageKey = Symbol.for("tq.current-task.v1");
+const holder = globalThis as unknown as Record<symbol, AsyncLocalStorage<TaskRequest> | undefined>;
+function storage(): AsyncLocalStorage<TaskRequest> {
+  let current = holder[storageKey];
+  if (!current) {
+    current = new AsyncLocalStorage<TaskRequest>();
+    holder[storageKey] = current;
+  }
+  return current;
+}
 
 /** The request of the task running in this async context, or undefined outside a task. */
 export function currentTask(): TaskRequest | undefined {
-  return storage.getStore();
+  return storage().getStore();
 }
 
 /** Runs `fn` with `request` as the current task. Used by workers. */
 export function runWithTaskRequest<T>(request: TaskRequest, fn: () => T): T {
-  return storage.run(request, fn);
+  return storage().run(request, fn);
 }

@@ -1,5 +1,6 @@
 import type { AsyncResult } from "./async-result.js";
 import type { TaskRoute } from "./config.js";
+import type { MessageEmbed } from "./message/types.js";
 
 /** A task's function: positional arguments in, a value (or a promise of one) out. */
 export type TaskFunction<A extends unknown[] = unknown[], R = unknown> = (...args: A) => R | PromiseLike<R>;
@@ -63,6 +64,8 @@ export interface SendTaskOptions extends TaskRoute {
   /** Group id and position, for canvas. */
   groupId?: string;
   groupIndex?: number;
+  /** Callbacks, errbacks, remaining chain steps and chord body to carry (retries keep them). */
+  embed?: Partial<MessageEmbed>;
   /** Aborts a publish that is waiting. */
   signal?: AbortSignal;
 }

@@ -75,6 +75,7 @@ export async function republishForRetry(app: App, job: Job, eta: Date): Promise<
     ignoreResult: message.ignoreResult,
     serializer: message.contentType,
     headers,
+    embed: message.embed,
   };
   if (message.parentId !== null) options.parentId = message.parentId;
   if (message.group !== null) options.groupId = message.group;

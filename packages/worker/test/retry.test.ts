@@ -55,6 +55,28 @@ describe("Retry", () => {
     ]);
   });
 
+  it("keeps callbacks, errbacks and chain steps on the retried message", async () => {
+    const { app, worker } = makeHarness();
+    const embeds: unknown[] = [];
+    const link = {
+      task: "tasks.next",
+      args: [],
+      kwargs: {},
+      options: {},
+      subtask_type: null,
+      immutable: false,
+    };
+    const once = app.task("tasks.linked", () => {
+      const request = currentTask()!;
+      embeds.push(request.message.embed.callbacks);
+      if (request.retries === 0) throw new Retry({ countdown: 0 });
+      return "ok";
+    });
+    await worker.start();
+    await once.applyAsync([], {}, { embed: { callbacks: [link] } }).get({ timeoutMs: 5_000 });
+    expect(embeds).toEqual([[link], [link]]);
+  });
+
   it("fails with the cause once maxRetries is spent", async () => {
     const { app, worker, backend } = makeHarness();
     const always = app.task(
