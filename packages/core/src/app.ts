@@ -221,9 +221,11 @@ export class App implements ResultSource {
           : new Date(now + options.expires * 1000);
     const parent = currentTask();
     const priority = route.priority ?? this.conf.taskDefaultPriority ?? undefined;
+    const replyTo = await this.#replyQueue(options);
     const message = buildTaskMessage(
       {
         id,
+        ...(replyTo === undefined ? {} : { replyTo }),
         task: name,
         args: [...args],
         kwargs,
@@ -260,9 +262,28 @@ export class App implements ResultSource {
     if (!this.#broker) {
       const source = this.#brokerSource;
       this.#ownsBroker = typeof source === "string";
-      this.#broker = typeof source === "string" ? createBroker(source, { logger: this.logger }) : source;
+      this.#broker =
+        typeof source === "string"
+          ? createBroker(source, {
+              logger: this.logger,
+              transportOptions: this.conf.brokerTransportOptions,
+            })
+          : source;
     }
     return this.#broker;
+  }
+
+  /**
+   * The reply queue of a backend that receives results itself (rpc://), connected so that its queue
+   * exists before the task can finish; undefined for result stores.
+   */
+  async #replyQueue(options: SendTaskOptions): Promise<string | undefined> {
+    if (options.replyTo !== undefined) return options.replyTo;
+    if (!this.hasResultBackend) return undefined;
+    const backend = this.#backendInstance();
+    if (backend.replyTo === undefined) return undefined;
+    await this.getBackend();
+    return backend.replyTo;
   }
 
   #backendInstance(): ResultBackend {
@@ -271,7 +292,14 @@ export class App implements ResultSource {
       if (source === null) throw noBackendError();
       this.#ownsBackend = typeof source === "string";
       this.#backend =
-        typeof source === "string" ? createResultBackend(source, { logger: this.logger }) : source;
+        typeof source === "string"
+          ? createResultBackend(source, {
+              logger: this.logger,
+              transportOptions: this.conf.resultBackendTransportOptions,
+              brokerUrl: this.conf.brokerUrl,
+              resultExpiresMs: this.conf.resultExpires === null ? null : this.conf.resultExpires * 1000,
+            })
+          : source;
     }
     return this.#backend;
   }

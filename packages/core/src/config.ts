@@ -52,6 +52,13 @@ export interface AppConfig {
   workerPrefetchMultiplier: number;
   /** How long a stopping worker waits for running tasks, seconds. @default 30 */
   workerShutdownTimeout: number;
+  /**
+   * Options handed to the broker's transport (e.g. Redis `visibilityTimeoutMs`, `keyPrefix`); each
+   * transport's README lists its own. Celery: `broker_transport_options`. @default {}
+   */
+  brokerTransportOptions: Record<string, unknown>;
+  /** Options handed to the result backend's transport. Celery: `result_backend_transport_options`. @default {} */
+  resultBackendTransportOptions: Record<string, unknown>;
 }
 
 /** The defaults, as Celery's where Celery has one. */
@@ -73,6 +80,8 @@ export const DEFAULT_CONFIG: Readonly<AppConfig> = Object.freeze({
   workerConcurrency: 10,
   workerPrefetchMultiplier: 4,
   workerShutdownTimeout: 30,
+  brokerTransportOptions: {},
+  resultBackendTransportOptions: {},
 });
 
 type Kind = "string" | "nullableString" | "number" | "nullableNumber" | "boolean" | "list" | "json";
@@ -95,6 +104,8 @@ const KINDS: Record<keyof AppConfig, Kind> = {
   workerConcurrency: "number",
   workerPrefetchMultiplier: "number",
   workerShutdownTimeout: "number",
+  brokerTransportOptions: "json",
+  resultBackendTransportOptions: "json",
 };
 
 /** `taskDefaultQueue` → `TQ_TASK_DEFAULT_QUEUE`. */
@@ -170,6 +181,12 @@ export function resolveConfig(explicit: Partial<AppConfig>, env: Partial<AppConf
       "TQ_CONFIG",
       `resultExpires must be a positive number of seconds or null, got ${merged.resultExpires}`,
     );
+  }
+  for (const key of ["brokerTransportOptions", "resultBackendTransportOptions"] as const) {
+    const value: unknown = merged[key];
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new TqError("TQ_CONFIG", `${key} must be an object, got ${JSON.stringify(value)}`);
+    }
   }
   return merged;
 }

@@ -8,6 +8,19 @@ import type { ResultBackend } from "./result-backend.js";
 export interface TransportFactoryOptions {
   /** Logger for the created broker or backend. */
   logger?: Logger;
+  /**
+   * Transport-specific options from the app's configuration (`brokerTransportOptions` for a broker,
+   * `resultBackendTransportOptions` for a backend). A transport validates the ones it knows and
+   * reports unknown ones.
+   */
+  transportOptions?: Readonly<Record<string, unknown>>;
+  /**
+   * The app's broker URL, for backends that talk through the broker's server (Celery's `rpc://`
+   * sends results over the broker connection). Backends only.
+   */
+  brokerUrl?: string;
+  /** The app's result expiry in ms (`resultExpires`); null keeps results forever. Backends only. */
+  resultExpiresMs?: number | null;
 }
 
 /**

@@ -46,6 +46,13 @@ export interface ExceptionInfo {
 export interface StoreResultOptions {
   /** Overrides the backend's expiry for this document, in ms; null keeps it forever. */
   expiresMs?: number | null;
+  /**
+   * The task message's `reply_to`: where a backend that sends results back to the caller (`rpc://`)
+   * sends this one. Stores ignore it.
+   */
+  replyTo?: string;
+  /** The task message's `correlation_id`, which a reply carries. @default meta.task_id */
+  correlationId?: string;
 }
 
 /** Options of {@link ResultBackend.waitFor}. */
@@ -86,6 +93,12 @@ export interface ChordProgress {
  * (Celery's `result_expires`, default one day); `waitFor` is notified, not polled, where the store can.
  */
 export interface ResultBackend {
+  /**
+   * The queue this backend receives results on, for backends that send results back to the caller
+   * (Celery's `rpc://`). When set, the app puts it in every message's `reply_to` and connects the
+   * backend before it publishes, so the reply queue exists before any result is sent to it.
+   */
+  readonly replyTo?: string;
   /** Opens connections. Safe to call more than once. */
   connect(options?: { signal?: AbortSignal }): Promise<void>;
   /** Closes what the backend opened; waits in progress reject with `TQ_CLOSED`. */

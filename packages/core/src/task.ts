@@ -37,6 +37,11 @@ export interface TaskOptions extends TaskRoute {
 export interface SendTaskOptions extends TaskRoute {
   /** Use this id instead of a new uuid. Celery: `task_id`. */
   taskId?: string;
+  /**
+   * The message's `reply_to`, where an `rpc://` result backend sends the result. @default the app's
+   * rpc backend's reply queue, else none. A retry keeps the original caller's.
+   */
+  replyTo?: string;
   /** Run no earlier than this many seconds from now (Celery's unit). */
   countdown?: number;
   /** Run no earlier than this time. */

@@ -216,3 +216,40 @@ describe("app", () => {
     expect((error as Error).message).toContain("npm install @tq/redis");
   });
 });
+
+describe("reply queues of backends that send results to the caller (rpc://)", () => {
+  class ReplyingBackend extends MemoryBackend {
+    readonly replyTo = "reply-queue-1";
+    connects = 0;
+    override async connect(): Promise<void> {
+      this.connects++;
+      await super.connect();
+    }
+  }
+
+  const firstMessage = async (broker: MemoryBroker, queue: string) =>
+    (await nextMessage(broker, queue)).message;
+
+  it("puts the backend's reply queue in reply_to and connects the backend before publishing", async () => {
+    const backend = new ReplyingBackend();
+    const { app, broker } = makeApp({ resultBackend: backend });
+    {
+      const received = firstMessage(broker, "celery");
+      await app.sendTask("t.x", [1]).sent;
+      expect((await received).properties.reply_to).toBe("reply-queue-1");
+      expect(backend.connects).toBeGreaterThan(0);
+    }
+  });
+
+  it("keeps an explicit replyTo, and sends none with a result store", async () => {
+    const { app, broker } = makeApp();
+    {
+      const first = firstMessage(broker, "a");
+      await app.sendTask("t.x", [], {}, { queue: "a", replyTo: "caller-7" }).sent;
+      expect((await first).properties.reply_to).toBe("caller-7");
+      const second = firstMessage(broker, "b");
+      await app.sendTask("t.x", [], {}, { queue: "b" }).sent;
+      expect((await second).properties.reply_to).toBe("");
+    }
+  });
+});

@@ -38,6 +38,14 @@ export interface TaskRetriedEvent extends TaskEventInfo {
   eta: Date;
 }
 
+/** Payload of `task-deferred`. */
+export interface TaskDeferredEvent extends TaskEventInfo {
+  /** The task's ETA. */
+  eta: Date;
+  /** When the broker delivers it again. */
+  deliverAt: Date;
+}
+
 /** Payload of `task-rejected`. */
 export interface TaskRejectedEvent extends TaskEventInfo {
   /** True when the message was put back rather than dropped. */
@@ -72,6 +80,11 @@ export interface MessageRejectedEvent {
 export interface WorkerEvents {
   /** A task message was accepted (it may still wait for a slot or its ETA). */
   "task-received": [TaskEventInfo];
+  /**
+   * An ETA task was handed back to the broker (beyond the hold horizon, or more held than allowed):
+   * it is received again at `deliverAt`. Emitted instead of `task-received` for that delivery.
+   */
+  "task-deferred": [TaskDeferredEvent];
   /** A task began running. */
   "task-started": [TaskEventInfo];
   /** A task returned. */

@@ -40,6 +40,23 @@ export interface WorkerOptions {
    * @default "<queue>.dead" — the name of the queue the message came from, plus ".dead"
    */
   deadLetterQueue?: string | null;
+  /**
+   * The most ETA/countdown tasks held in memory at once, on a broker with delayed delivery
+   * (`capabilities.delayedDelivery`: AMQP, memory); the others wait in the broker. Held tasks stay
+   * unacked and so use prefetch slots, which the `Broker` interface cannot enlarge per message as
+   * Celery does: the worker therefore also holds no more than `prefetch − concurrency`, so that held
+   * tasks never keep the run slots from being fed. `0` holds none. Without delayed delivery (Redis)
+   * every ETA task is held, within the prefetch, and this option has no effect.
+   * @default 1000
+   */
+  etaHoldLimit?: number;
+  /**
+   * Only ETA tasks due within this many ms are held, on a broker with delayed delivery; one due later
+   * is handed back to be delivered half a horizon before its ETA. Keep it well below the broker's
+   * limit on unacked messages (RabbitMQ's `consumer_timeout`, 30 min by default).
+   * @default 60_000
+   */
+  etaHoldHorizonMs?: number;
 }
 
 /** {@link WorkerOptions} with every default applied. */
@@ -52,7 +69,12 @@ export interface ResolvedWorkerOptions {
   readonly shutdownTimeoutMs: number;
   /** The dead-letter queue for a source queue, or null to drop. */
   readonly deadLetterQueueFor: (queue: string) => string | null;
+  readonly etaHoldLimit: number;
+  readonly etaHoldHorizonMs: number;
 }
+
+const DEFAULT_ETA_HOLD_LIMIT = 1_000;
+const DEFAULT_ETA_HOLD_HORIZON_MS = 60_000;
 
 /** Applies defaults and checks values; throws `TQ_CONFIG` naming the bad option. */
 export function resolveWorkerOptions(app: App, options: WorkerOptions): ResolvedWorkerOptions {
@@ -69,6 +91,14 @@ export function resolveWorkerOptions(app: App, options: WorkerOptions): Resolved
   if (!(shutdownTimeoutMs >= 0)) throw configError(`shutdownTimeoutMs must be ≥ 0, got ${shutdownTimeoutMs}`);
   const deadLetter = options.deadLetterQueue;
   if (deadLetter === "") throw configError("deadLetterQueue must be a queue name or null");
+  const etaHoldLimit = options.etaHoldLimit ?? DEFAULT_ETA_HOLD_LIMIT;
+  if (!Number.isInteger(etaHoldLimit) || etaHoldLimit < 0) {
+    throw configError(`etaHoldLimit must be an integer ≥ 0, got ${etaHoldLimit}`);
+  }
+  const etaHoldHorizonMs = options.etaHoldHorizonMs ?? DEFAULT_ETA_HOLD_HORIZON_MS;
+  if (!(etaHoldHorizonMs >= 0 && Number.isFinite(etaHoldHorizonMs))) {
+    throw configError(`etaHoldHorizonMs must be a finite number ≥ 0, got ${etaHoldHorizonMs}`);
+  }
   return {
     queues,
     concurrency,
@@ -77,6 +107,8 @@ export function resolveWorkerOptions(app: App, options: WorkerOptions): Resolved
     logger: options.logger ?? app.logger,
     shutdownTimeoutMs,
     deadLetterQueueFor: (queue) => (deadLetter === undefined ? `${queue}.dead` : deadLetter),
+    etaHoldLimit,
+    etaHoldHorizonMs,
   };
 }
 

@@ -34,7 +34,7 @@ export async function rejectMessage(
     taskId = message.id;
     logger.error(rejection.reason, { ...attributes, "tq.task_id": taskId, "tq.task_name": message.task });
     // Stored whatever ignore_result says, as Celery's consumer does.
-    const exception = celeryException("NotRegistered", [`'${message.task}'`]);
+    const exception = celeryException("NotRegistered", [message.task]);
     await results.store({ message, queue: delivery.queue, storesResult: true }, "FAILURE", exception, null);
   } else {
     logger.error("rejected malformed message", attributes);

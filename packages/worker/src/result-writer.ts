@@ -40,8 +40,11 @@ export class ResultWriter {
     });
     try {
       const backend = await this.#app.getBackend();
+      const { reply_to: replyTo, correlation_id: correlationId } = target.message.properties;
       await backend.store(meta, {
         expiresMs: conf.resultExpires === null ? null : conf.resultExpires * 1000,
+        ...(typeof replyTo === "string" && replyTo !== "" ? { replyTo } : {}),
+        ...(typeof correlationId === "string" && correlationId !== "" ? { correlationId } : {}),
       });
       return null;
     } catch (error) {

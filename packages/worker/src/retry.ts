@@ -25,6 +25,19 @@ const NOT_CARRIED: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * RabbitMQ's dead-lettering records (`x-death`, `x-first-death-*`, `x-last-death-*`, from the delay
+ * levels) and `x-delivery-count` describe the old message's path, not the task's: a retry starts anew.
+ */
+function isBrokerBookkeeping(key: string): boolean {
+  return (
+    key === "x-death" ||
+    key === "x-delivery-count" ||
+    key.startsWith("x-first-death") ||
+    key.startsWith("x-last-death")
+  );
+}
+
+/**
  * Decides a retry as Celery's `Task.retry` does: again while `retries < maxRetries` (the Retry's own
  * limit, else the task's, else 3; null means no limit), unless the cause is an `UnrecoverableError`.
  * A spent retry fails with its cause, or with `MaxRetriesExceededError` when it gave none.
@@ -62,7 +75,7 @@ export async function republishForRetry(app: App, job: Job, eta: Date): Promise<
   const { message } = job;
   const [timeLimit, softTimeLimit] = message.timeLimit;
   const headers = Object.fromEntries(
-    Object.entries(message.headers).filter(([key]) => !NOT_CARRIED.has(key)),
+    Object.entries(message.headers).filter(([key]) => !NOT_CARRIED.has(key) && !isBrokerBookkeeping(key)),
   );
   const options: SendTaskOptions = {
     taskId: message.id,
@@ -77,6 +90,9 @@ export async function republishForRetry(app: App, job: Job, eta: Date): Promise<
     headers,
     embed: message.embed,
   };
+  const replyTo = message.properties.reply_to;
+  // The caller waiting on an rpc:// backend keeps getting this task's states.
+  if (typeof replyTo === "string" && replyTo !== "") options.replyTo = replyTo;
   if (message.parentId !== null) options.parentId = message.parentId;
   if (message.group !== null) options.groupId = message.group;
   if (message.groupIndex !== null) options.groupIndex = message.groupIndex;

@@ -12,6 +12,7 @@ export class Scheduler {
   readonly #waiting: Job[] = [];
   readonly #held = new Map<Job, () => void>();
   readonly #running = new Set<Job>();
+  #heldPeak = 0;
   #idleWaiters: (() => void)[] = [];
   #paused = false;
 
@@ -34,6 +35,21 @@ export class Scheduler {
     return this.#running;
   }
 
+  /** Jobs waiting for a slot. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /** Jobs held until their ETA. */
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /** The most jobs held at once so far. */
+  get heldPeak(): number {
+    return this.#heldPeak;
+  }
+
   /** Queues a job, or holds it until its ETA when that is in the future. */
   add(job: Job): void {
     const delayMs = (job.message.eta?.getTime() ?? 0) - Date.now();
@@ -49,6 +65,7 @@ export class Scheduler {
         this.#enqueue(job);
       }, delayMs),
     );
+    this.#heldPeak = Math.max(this.#heldPeak, this.#held.size);
   }
 
   /** Stops starting jobs and hands back every job not started yet (waiting or held). */

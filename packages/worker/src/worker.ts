@@ -1,6 +1,8 @@
 import { EventEmitter } from "node:events";
 import { type App, type Consumer, type Delivery, type Logger, type Serializer, TqError } from "@tq/core";
 import { DeadLetters } from "./dead-letters.js";
+import { Deferrer } from "./defer.js";
+import { EtaGate } from "./eta-gate.js";
 import type { EmitWorkerEvent, WorkerEvents } from "./events.js";
 import { Executor, isExpired } from "./executor.js";
 import { acceptedSerializers, inspectDelivery } from "./intake.js";
@@ -10,6 +12,7 @@ import { type RejectionContext, rejectMessage } from "./reject-message.js";
 import { ResultWriter } from "./result-writer.js";
 import { Scheduler } from "./scheduler.js";
 import { installSignalHandlers, type SignalHandlerOptions } from "./signals.js";
+import type { WorkerStats } from "./stats.js";
 import { setLongTimeout } from "./timers.js";
 
 /** Options of {@link Worker.stop}. */
@@ -44,6 +47,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #background = new Set<Promise<unknown>>();
   #state: WorkerState = "created";
   #executor: Executor | undefined;
+  #etaGate: EtaGate | undefined;
+  #deferrer: Deferrer | undefined;
   #rejectionContext: RejectionContext | undefined;
   #consumer: Consumer | undefined;
   #starting: Promise<void> | undefined;
@@ -72,6 +77,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** How many tasks are running now. */
   get active(): number {
     return this.#scheduler.running.size;
+  }
+
+  /** What the worker holds now: running, waiting and ETA-held tasks, and the ETA hold bound. */
+  stats(): WorkerStats {
+    const scheduler = this.#scheduler;
+    return {
+      running: scheduler.running.size,
+      waiting: scheduler.waiting,
+      held: scheduler.held,
+      heldPeak: scheduler.heldPeak,
+      etaHoldCapacity: this.#etaGate?.capacity ?? holdBound(this.#options),
+      deferred: this.#deferrer?.deferred ?? 0,
+    };
   }
 
   /** Connects the broker (and the result backend, if any), declares and consumes the queues, then emits `ready`. */
@@ -120,6 +138,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.app.connect();
     const broker = await this.app.getBroker();
     const emit: EmitWorkerEvent = (event, ...args) => this.#emit(event, ...args);
+    this.#etaGate = new EtaGate({
+      delayedDelivery: broker.capabilities.delayedDelivery,
+      capacity: holdBound(this.#options),
+      horizonMs: this.#options.etaHoldHorizonMs,
+    });
+    const stopping = (): boolean => this.#state === "stopping" || this.#state === "stopped";
+    const hold = (job: Job): void => this.#scheduler.add(job);
+    this.#deferrer = new Deferrer({ broker, logger: this.#logger, emit, hold, stopping });
     const common = { logger: this.#logger, results: this.#results, emit };
     this.#executor = new Executor({ ...common, app: this.app, broker, hostname: this.hostname });
     const deadLetters = new DeadLetters(broker, this.#logger, this.#options.deadLetterQueueFor);
@@ -136,6 +162,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       "tq.queues": queues.join(","),
       "tq.concurrency": concurrency,
       "tq.prefetch": prefetch,
+      "tq.eta_hold_capacity": this.#etaGate.capacity,
     });
     this.#emit("ready");
   }
@@ -191,6 +218,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const { message, task } = intake;
     const acksLate = task.options.acksLate ?? this.app.conf.taskAcksLate;
     const job = new Job(delivery, message, task, acksLate, this.#logger);
+    if (!isExpired(job)) {
+      const decision = this.#etaGate!.decide(message.eta, this.#scheduler.held);
+      if (decision.kind === "defer") return this.#track(this.#deferrer!.defer(job, decision.deliverAt));
+    }
     this.#logger.debug("task received", { ...job.attributes(), "tq.eta": message.eta?.toISOString() });
     this.#emit("task-received", job.info());
     if (isExpired(job)) return this.#track(this.#executor!.revokeExpired(job));
@@ -217,6 +248,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.#logger.error(`a "${String(event)}" listener threw`, { error });
     }
   }
+}
+
+// Held ETA tasks are unacked and use prefetch slots: `concurrency` of them stay free for due tasks.
+function holdBound(options: ResolvedWorkerOptions): number {
+  return Math.min(options.etaHoldLimit, Math.max(0, options.prefetch - options.concurrency));
 }
 
 /** Creates a worker for an app; nothing connects until `start()`. */

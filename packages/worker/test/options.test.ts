@@ -9,6 +9,8 @@ describe("worker options", () => {
     expect(worker.queues).toEqual(["jobs"]);
     expect(worker.hostname).toBe(defaultWorkerName());
     expect(worker.active).toBe(0);
+    // 10 × 4 prefetch, 10 slots kept for due tasks: 30 held at most (etaHoldLimit 1000 is higher).
+    expect(worker.stats()).toMatchObject({ held: 0, etaHoldCapacity: 30, deferred: 0 });
   });
 
   it.each([
@@ -17,6 +19,10 @@ describe("worker options", () => {
     [{ queues: [] }, /queues must list at least one/],
     [{ shutdownTimeoutMs: -1 }, /shutdownTimeoutMs must be ≥ 0/],
     [{ deadLetterQueue: "" }, /deadLetterQueue must be a queue name or null/],
+    [{ etaHoldLimit: -1 }, /etaHoldLimit must be an integer ≥ 0/],
+    [{ etaHoldLimit: 2.5 }, /etaHoldLimit must be an integer ≥ 0/],
+    [{ etaHoldHorizonMs: Number.POSITIVE_INFINITY }, /etaHoldHorizonMs must be a finite number ≥ 0/],
+    [{ etaHoldHorizonMs: -5 }, /etaHoldHorizonMs must be a finite number ≥ 0/],
   ])("rejects %o with TQ_CONFIG", (options, message) => {
     const app = createApp({ env: false });
     expect(() => createWorker(app, options)).toThrow(

@@ -36,7 +36,7 @@ describe("messages the worker cannot run", () => {
     });
     expect((await backend.get(unknown.id))?.result).toEqual({
       exc_type: "NotRegistered",
-      exc_message: ["'tasks.nowhere'"],
+      exc_message: ["tasks.nowhere"],
       exc_module: "celery.exceptions",
     });
     expect(await add.delay(1, 2).get({ timeoutMs: 5_000 })).toBe(3);
