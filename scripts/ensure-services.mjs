@@ -99,4 +99,38 @@ for (const service of services) {
     failed = true;
   }
 }
+// Python Celery 5 proves wire compatibility in both directions (interop tests of the transports).
+// Debian packages it; its interpreter is /usr/bin/python3, not whichever python3 is first on PATH.
+const python = {
+  neededBy: ["packages/redis", "packages/amqp"],
+  modules: "celery, redis, amqp",
+  packages: ["python3-celery", "python3-redis", "python3-amqp"],
+};
+const pythonHasCelery = () =>
+  spawnSync("/usr/bin/python3", ["-c", `import ${python.modules}`], { stdio: "ignore" }).status === 0;
+if (python.neededBy.some((dir) => existsSync(join(root, dir))) && !pythonHasCelery()) {
+  if (hasBinary("apt-get")) {
+    console.error(
+      `ensure-services: installing ${python.packages.join(" ")} from Debian for the interop tests…`,
+    );
+    const install = spawnSync("apt-get", ["install", "-y", "-q", ...python.packages], {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+    if (install.status !== 0) {
+      spawnSync("apt-get", ["update", "-q"], { stdio: "ignore" });
+      spawnSync("apt-get", ["install", "-y", "-q", ...python.packages], {
+        stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      });
+    }
+  }
+  if (!pythonHasCelery()) {
+    console.error(
+      `ensure-services: Python Celery is needed by the interop tests but /usr/bin/python3 cannot import ${python.modules} (apt-get install -y ${python.packages.join(" ")})`,
+    );
+    failed = true;
+  }
+}
+
 process.exit(failed ? 1 : 0);

@@ -1,7 +1,5 @@
-#!/usr/bin/env node
-// `pnpm bench`: throughput and latency of tq measured against the ceilings of the same run, reported
-// as ratios. Today it covers the in-memory transport (raw broker ceiling vs. the full app → worker →
-// result path); each transport package adds its peers (BullMQ, Python Celery, the raw client) here.
+// `pnpm bench memory`: the in-memory transport, tq's full app → worker → result path measured
+// against the raw MemoryBroker ceiling of the same run, reported as a ratio. Run by ../run.mjs.
 import { performance } from "node:perf_hooks";
 import {
   buildTaskMessage,
@@ -12,6 +10,7 @@ import {
   MemoryServer,
 } from "@tq/core";
 import { createWorker } from "@tq/worker";
+import { median } from "./stats.mjs";
 
 const N = Number(process.env.TQ_BENCH_N ?? 20_000);
 const rounds = Number(process.env.TQ_BENCH_ROUNDS ?? 3);
@@ -71,20 +70,25 @@ async function fullPath() {
   return { perSecond: N / (ms / 1000), p50: pct(0.5), p99: pct(0.99) };
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const raw = [];
-const full = [];
-for (let i = 0; i < rounds; i++) {
-  raw.push(await rawBrokerCeiling());
-  full.push(await fullPath());
+/** Runs the memory bench and prints its figures; resolves true. */
+export async function runMemoryBench() {
+  const raw = [];
+  const full = [];
+  for (let i = 0; i < rounds; i++) {
+    raw.push(await rawBrokerCeiling());
+    full.push(await fullPath());
+  }
+  const rawRate = median(raw);
+  const fullRate = median(full.map((r) => r.perSecond));
+  const p50 = median(full.map((r) => r.p50));
+  const p99 = median(full.map((r) => r.p99));
+  console.log(
+    `tq bench — memory transport, ${N} tasks × ${rounds} rounds (medians), Node ${process.version}`,
+  );
+  console.log(`  raw MemoryBroker publish+consume+ack ceiling: ${rawRate.toFixed(0)} msg/s`);
+  console.log(`  tq delay → worker → result → get (concurrency 50): ${fullRate.toFixed(0)} tasks/s`);
+  console.log(`  ratio tq full path / raw broker ceiling: ${(fullRate / rawRate).toFixed(3)}`);
+  console.log(`  delay() until sent: p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`);
+  console.log(`  rss after run: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+  return true;
 }
-const rawRate = median(raw);
-const fullRate = median(full.map((r) => r.perSecond));
-const p50 = median(full.map((r) => r.p50));
-const p99 = median(full.map((r) => r.p99));
-console.log(`tq bench — memory transport, ${N} tasks × ${rounds} rounds (medians), Node ${process.version}`);
-console.log(`  raw MemoryBroker publish+consume+ack ceiling: ${rawRate.toFixed(0)} msg/s`);
-console.log(`  tq delay → worker → result → get (concurrency 50): ${fullRate.toFixed(0)} tasks/s`);
-console.log(`  ratio tq full path / raw broker ceiling: ${(fullRate / rawRate).toFixed(3)}`);
-console.log(`  delay() until sent: p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`);
-console.log(`  rss after run: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);

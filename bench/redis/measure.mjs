@@ -1,0 +1,49 @@
+// One run of one peer at one concurrency, the same way for every peer:
+//   1. FLUSHDB, then the producer (this process, or Python for Celery) enqueues every task with no
+//      worker running: enqueue rate = tasks / publish time.
+//   2. The worker starts in a child process and drains the backlog; it reports when its first task
+//      began and when the last result was stored: processing rate = tasks / that span (the process
+//      start-up is left out, it is reported apart as workerStartMs).
+//   3. Every result is checked to be in Redis.
+//   4. Sequential round trips against the now idle worker give the latency percentiles.
+//   5. The worker's peak RSS (VmHWM of its process tree) is read, then it is stopped.
+import { latencySummary } from "../stats.mjs";
+import { flushBenchDb } from "./helpers.mjs";
+import { epochMs, settings } from "./settings.mjs";
+
+/**
+ * @param {object} peer
+ * @param {string} peer.label name in errors
+ * @param {number} peer.tasks tasks to enqueue
+ * @param {number} peer.concurrency worker concurrency
+ * @param {(tasks: number) => Promise<number>} peer.enqueue publishes the tasks; returns elapsed ms
+ * @param {(options: {concurrency: number, expect: number}) => import("../child.mjs").WorkerChild} peer.startWorker
+ * @param {() => Promise<number>} peer.countStored results (or processed messages) found in Redis
+ * @param {(worker: import("../child.mjs").WorkerChild) => Promise<number[]>} peer.roundTrips latencies in ms
+ */
+export async function measureRun(peer) {
+  const { label, tasks, concurrency } = peer;
+  await flushBenchDb();
+  const enqueueMs = await peer.enqueue(tasks);
+  const spawnedAt = epochMs();
+  const worker = peer.startWorker({ concurrency, expect: tasks });
+  try {
+    const done = await worker.waitFor("done", settings.drainTimeoutMs);
+    const drainMs = done.lastMs - done.firstMs;
+    const stored = await peer.countStored();
+    if (stored !== tasks) throw new Error(`${label}: ${stored} of ${tasks} results found in Redis`);
+    const latencies = await peer.roundTrips(worker);
+    return {
+      concurrency,
+      tasks,
+      enqueuePerSec: tasks / (enqueueMs / 1000),
+      processPerSec: tasks / (drainMs / 1000),
+      endToEndMs: enqueueMs + drainMs,
+      workerStartMs: done.firstMs - spawnedAt,
+      ...latencySummary(latencies),
+      peakRssMb: await worker.peakRssMb(),
+    };
+  } finally {
+    await worker.stop();
+  }
+}
