@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 const BENCHES = {
   memory: async () => (await import("./memory.mjs")).runMemoryBench(),
   redis: async () => (await import("./redis/index.mjs")).runRedisBench(),
+  amqp: async () => (await import("./amqp/index.mjs")).runAmqpBench(),
 };
 
 async function main(argv) {

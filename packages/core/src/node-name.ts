@@ -1,8 +1,12 @@
 import { hostname } from "node:os";
 
+// Read once: os.hostname() is a system call, and a message built without an origin asks for it.
+let anonName: string | undefined;
+
 /** Celery's anonymous node name for senders: `gen<pid>@<host>`. */
 export function anonNodeName(): string {
-  return `gen${process.pid}@${hostname()}`;
+  anonName ??= `gen${process.pid}@${hostname()}`;
+  return anonName;
 }
 
 /** A worker's default node name: `celery@<host>`, as Celery's. */

@@ -21,6 +21,8 @@ export function buildTaskRequest(job: Job, hostname: string): TaskRequest {
     redelivered: delivery.redelivered || message.headers.redelivered === true,
     headers: message.headers,
     message,
-    signal: job.controller.signal,
+    get signal() {
+      return job.signal;
+    },
   };
 }

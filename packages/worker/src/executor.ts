@@ -5,6 +5,7 @@ import {
   type ExceptionInfo,
   errorToExceptionInfo,
   Ignore,
+  isLevelEnabled,
   type Logger,
   Reject,
   Retry,
@@ -14,7 +15,7 @@ import {
 import { buildTaskRequest } from "./build-request.js";
 import { celeryException, celeryTraceback } from "./celery-exceptions.js";
 import { errorText } from "./error-text.js";
-import type { EmitWorkerEvent } from "./events.js";
+import type { EmitWorkerEvent, WorkerEvents } from "./events.js";
 import type { Job } from "./job.js";
 import type { ResultTarget, ResultWriter } from "./result-writer.js";
 import { planRetry, republishForRetry } from "./retry.js";
@@ -28,6 +29,8 @@ export interface ExecutorContext {
   readonly logger: Logger;
   readonly results: ResultWriter;
   readonly emit: EmitWorkerEvent;
+  /** Whether an event has listeners: the per-task events are built only for someone. */
+  readonly listens: (event: keyof WorkerEvents) => boolean;
 }
 
 /**
@@ -43,15 +46,15 @@ export class Executor {
 
   /** Runs a job that holds a concurrency slot. */
   async execute(job: Job): Promise<void> {
-    const { app, hostname, logger, results, emit } = this.#ctx;
+    const { app, hostname, logger, results, emit, listens } = this.#ctx;
     if (isExpired(job)) return this.revokeExpired(job);
     // Acked before running (Celery's default): if the ack fails the broker hands the message out again,
     // so running it here too would run it twice.
     if (!job.acksLate && !(await job.settle("ack"))) return;
     const trackStarted = job.task.options.trackStarted ?? app.conf.taskTrackStarted;
     if (trackStarted) await results.store(resultTarget(job, app), "STARTED", { pid: process.pid, hostname });
-    emit("task-started", job.info());
-    logger.debug("task started", job.attributes());
+    if (listens("task-started")) emit("task-started", job.info());
+    if (isLevelEnabled(logger, "debug")) logger.debug("task started", job.attributes());
     const timeLimit = job.message.timeLimit[0] ?? job.task.options.timeLimit ?? app.conf.taskTimeLimit;
     const started = performance.now();
     const outcome = await runTask(job, buildTaskRequest(job, hostname), timeLimit);
@@ -82,7 +85,7 @@ export class Executor {
       case "time-limit": {
         const text = `TimeLimitExceeded(${outcome.seconds})`;
         const info = celeryException("TimeLimitExceeded", [outcome.seconds]);
-        const error = toError(job.controller.signal.reason);
+        const error = toError(job.abortReason);
         return this.#fail(job, error, info, celeryTraceback("TimeLimitExceeded", text), runtimeMs);
       }
       case "abandoned":
@@ -115,7 +118,7 @@ export class Executor {
   }
 
   async #succeed(job: Job, value: unknown, runtimeMs: number): Promise<void> {
-    const { app, logger, results, emit } = this.#ctx;
+    const { app, logger, results, emit, listens } = this.#ctx;
     const failed = await results.store(resultTarget(job, app), "SUCCESS", value, null);
     if (TqError.is(failed, "TQ_SERIALIZATION")) {
       // A value the backend cannot serialize (a BigInt, a function, a cycle) would leave the caller
@@ -124,8 +127,11 @@ export class Executor {
       const info = { exc_type: "EncodeError", exc_message: [text], exc_module: "kombu.exceptions" };
       return this.#fail(job, failed, info, `kombu.exceptions.EncodeError: ${text}\n`, runtimeMs);
     }
-    logger.info(`task succeeded in ${runtimeMs}ms`, { ...job.attributes(), "tq.runtime_ms": runtimeMs });
-    emit("task-succeeded", { ...job.info(), result: value, runtimeMs });
+    // A line and an event per task: built only when someone reads them.
+    if (isLevelEnabled(logger, "info")) {
+      logger.info(`task succeeded in ${runtimeMs}ms`, { ...job.attributes(), "tq.runtime_ms": runtimeMs });
+    }
+    if (listens("task-succeeded")) emit("task-succeeded", { ...job.info(), result: value, runtimeMs });
     await job.settle("ack");
   }
 

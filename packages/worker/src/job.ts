@@ -20,12 +20,16 @@ export class Job {
   readonly task: Task;
   /** Acknowledge after the outcome is stored rather than before running. */
   readonly acksLate: boolean;
-  /** Aborted on the hard time limit or at the shutdown deadline; the task sees it as `request.signal`. */
-  readonly controller = new AbortController();
   /** Where the job is now. */
   stage: JobStage = "waiting";
   #settlement: Settlement | null = null;
   readonly #logger: Logger;
+  // The abort signal is made when a task asks for it: most never do, and an AbortController per
+  // task was a measurable share of the worker's time (see bench/README.md).
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #abortReason: unknown;
+  #onAbort: (() => void) | undefined;
 
   constructor(delivery: Delivery, message: TaskMessage, task: Task, acksLate: boolean, logger: Logger) {
     this.delivery = delivery;
@@ -33,6 +37,46 @@ export class Job {
     this.task = task;
     this.acksLate = acksLate;
     this.#logger = logger;
+  }
+
+  /** Aborted on the hard time limit or at the shutdown deadline; the task sees it as `request.signal`. */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Whether {@link abort} was called. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** The reason given to {@link abort}. */
+  get abortReason(): unknown {
+    return this.#abortReason;
+  }
+
+  /** Aborts the task's signal (once) and tells the run waiting on it ({@link whenAborted}). */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+    this.#onAbort?.();
+  }
+
+  /** Calls `listener` when the job is aborted (at once if it was); returns a function that removes it. */
+  whenAborted(listener: () => void): () => void {
+    if (this.#aborted) {
+      listener();
+      return () => {};
+    }
+    this.#onAbort = listener;
+    return () => {
+      if (this.#onAbort === listener) this.#onAbort = undefined;
+    };
   }
 
   /** The queue it was consumed from. */

@@ -20,6 +20,8 @@ export interface PinoLike {
   warn(attributes: object, message: string): void;
   info(attributes: object, message: string): void;
   debug(attributes: object, message: string): void;
+  /** pino's level check; without it every level counts as written. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export function fromPino(logger: PinoLike): Logger {
     warn: (message, attributes) => logger.warn(forPino(attributes), message),
     info: (message, attributes) => logger.info(forPino(attributes), message),
     debug: (message, attributes) => logger.debug(forPino(attributes), message),
+    isLevelEnabled: (level) => logger.isLevelEnabled?.(level) ?? true,
   };
 }
 

@@ -24,19 +24,19 @@ export function runTask(
   request: TaskRequest,
   timeLimitSeconds: number | null,
 ): Promise<TaskOutcome> {
-  const { controller, task, message } = job;
+  const { task, message } = job;
   let timedOut = false;
   let cancelTimer = (): void => {};
-  let onAbort = (): void => {};
+  let stopListening = (): void => {};
   const outcome = new Promise<TaskOutcome>((resolve) => {
-    onAbort = () =>
-      resolve(timedOut ? { kind: "time-limit", seconds: timeLimitSeconds ?? 0 } : { kind: "abandoned" });
-    if (controller.signal.aborted) return onAbort();
-    controller.signal.addEventListener("abort", onAbort, { once: true });
+    stopListening = job.whenAborted(() =>
+      resolve(timedOut ? { kind: "time-limit", seconds: timeLimitSeconds ?? 0 } : { kind: "abandoned" }),
+    );
+    if (job.aborted) return;
     if (timeLimitSeconds !== null && timeLimitSeconds > 0) {
       cancelTimer = setLongTimeout(() => {
         timedOut = true;
-        controller.abort(
+        job.abort(
           new TqError(
             "TQ_TIMEOUT",
             `task ${message.task}[${message.id}] passed its time limit of ${timeLimitSeconds}s`,
@@ -53,6 +53,6 @@ export function runTask(
   });
   return outcome.finally(() => {
     cancelTimer();
-    controller.signal.removeEventListener("abort", onAbort);
+    stopListening();
   });
 }

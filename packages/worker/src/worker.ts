@@ -1,5 +1,13 @@
 import { EventEmitter } from "node:events";
-import { type App, type Consumer, type Delivery, type Logger, type Serializer, TqError } from "@tq/core";
+import {
+  type App,
+  type Consumer,
+  type Delivery,
+  isLevelEnabled,
+  type Logger,
+  type Serializer,
+  TqError,
+} from "@tq/core";
 import { DeadLetters } from "./dead-letters.js";
 import { Deferrer } from "./defer.js";
 import { EtaGate } from "./eta-gate.js";
@@ -138,6 +146,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.app.connect();
     const broker = await this.app.getBroker();
     const emit: EmitWorkerEvent = (event, ...args) => this.#emit(event, ...args);
+    const listens = (event: keyof WorkerEvents): boolean => this.#listens(event);
     this.#etaGate = new EtaGate({
       delayedDelivery: broker.capabilities.delayedDelivery,
       capacity: holdBound(this.#options),
@@ -147,7 +156,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const hold = (job: Job): void => this.#scheduler.add(job);
     this.#deferrer = new Deferrer({ broker, logger: this.#logger, emit, hold, stopping });
     const common = { logger: this.#logger, results: this.#results, emit };
-    this.#executor = new Executor({ ...common, app: this.app, broker, hostname: this.hostname });
+    this.#executor = new Executor({ ...common, app: this.app, broker, hostname: this.hostname, listens });
     const deadLetters = new DeadLetters(broker, this.#logger, this.#options.deadLetterQueueFor);
     this.#rejectionContext = { ...common, deadLetters };
     await broker.declareQueues?.(queues.map((name) => ({ name })));
@@ -179,7 +188,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (!(await this.#runningFinishedBeforeDeadline())) {
       this.#logger.warn("shutdown deadline passed; aborting running tasks", { "tq.active": this.active });
       const reason = new TqError("TQ_ABORTED", "the worker is shutting down", { component: "worker" });
-      for (const job of this.#scheduler.running) job.controller.abort(reason);
+      for (const job of this.#scheduler.running) job.abort(reason);
       await this.#scheduler.whenIdle();
     }
     await Promise.allSettled([...this.#background]);
@@ -222,8 +231,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const decision = this.#etaGate!.decide(message.eta, this.#scheduler.held);
       if (decision.kind === "defer") return this.#track(this.#deferrer!.defer(job, decision.deliverAt));
     }
-    this.#logger.debug("task received", { ...job.attributes(), "tq.eta": message.eta?.toISOString() });
-    this.#emit("task-received", job.info());
+    if (isLevelEnabled(this.#logger, "debug")) {
+      this.#logger.debug("task received", { ...job.attributes(), "tq.eta": message.eta?.toISOString() });
+    }
+    if (this.#listens("task-received")) this.#emit("task-received", job.info());
     if (isExpired(job)) return this.#track(this.#executor!.revokeExpired(job));
     this.#scheduler.add(job);
     return undefined;
@@ -238,6 +249,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#background.add(tracked);
     void tracked.finally(() => this.#background.delete(tracked));
     return tracked;
+  }
+
+  #listens(event: keyof WorkerEvents): boolean {
+    return (this as unknown as EventEmitter).listenerCount(event) > 0;
   }
 
   // A listener that throws must not break the worker's bookkeeping.
