@@ -1,10 +1,12 @@
 import { type Delivery, type Logger, TqError, type TransportMessage } from "@tq/core";
-import type { Channel, Message } from "amqplib";
+import type { Message } from "amqplib";
+import type { AckBatcher } from "./ack-batcher.js";
 import { fromAmqpMessage } from "./message-codec.js";
 
 /** The consumer channel a delivery came on, as the delivery sees it. */
 export interface DeliverySession {
-  readonly channel: Channel;
+  /** Writes the settlements on the channel, the acks of one event-loop turn coalesced. */
+  readonly acks: AckBatcher;
   readonly logger: Logger;
   /** False once the channel closed: RabbitMQ has put its unsettled messages back. */
   isOpen(): boolean;
@@ -25,6 +27,10 @@ const settledOk = Promise.resolve();
  * be settled: RabbitMQ already put the message back and will deliver it again, marked redelivered.
  * Settling such a delivery resolves without effect and logs at debug, so a worker finishing a task
  * across a reconnect does not fail; settling twice rejects with `TQ_DELIVERY_SETTLED`.
+ *
+ * Acks are coalesced per channel ({@link AckBatcher}): `ack()` resolves at the end of the event-loop
+ * turn, once its frame (maybe a `multiple` ack shared with others) was written. Reject and requeue
+ * are written at once, after the channel's pending acks.
  */
 export class AmqpDelivery implements Delivery {
   readonly message: TransportMessage;
@@ -69,11 +75,15 @@ export class AmqpDelivery implements Delivery {
     const session = this.#session;
     if (!session.isOpen()) {
       this.#gone(outcome);
+    } else if (outcome === "ack") {
+      // amqplib writes settlements without waiting for a reply: the promise resolves once written.
+      return session.acks.ack(this.#raw, (written) => {
+        if (!written) this.#gone(outcome);
+        session.released();
+      });
     } else {
-      // amqplib writes settlements without waiting for a reply: nothing to await.
       try {
-        if (outcome === "ack") session.channel.ack(this.#raw);
-        else session.channel.nack(this.#raw, false, outcome === "requeue");
+        session.acks.nack(this.#raw, outcome === "requeue");
       } catch {
         // The channel closed between the check and the write.
         this.#gone(outcome);

@@ -77,7 +77,10 @@ export interface AmqpBrokerOptions {
    * @default "quorum"
    */
   delayedDeliveryQueueType?: "classic" | "quorum";
-  /** Extra socket options for amqplib (TLS `ca`, `cert`, `key`, `servername`…). */
+  /**
+   * Extra socket options for amqplib (TLS `ca`, `cert`, `key`, `servername`…). `noDelay`
+   * (TCP_NODELAY, as py-amqp sets it) is true unless given here.
+   */
   socketOptions?: SocketOptions;
   /** Receives connection events, handler errors and declaration warnings. @default noopLogger */
   logger?: Logger;

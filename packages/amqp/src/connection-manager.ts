@@ -233,6 +233,9 @@ export class ConnectionManager {
       { ...url.connect, heartbeat: heartbeatSeconds },
       {
         ...socketOptions,
+        // TCP_NODELAY, as py-amqp sets it: amqplib writes each frame as it comes, and with Nagle's
+        // algorithm a small frame after another waits for the server's delayed ACK (~40 ms).
+        noDelay: socketOptions.noDelay ?? true,
         timeout: connectTimeoutMs,
         clientProperties: { ...socketOptions.clientProperties, connection_name: connectionName },
       },

@@ -1,5 +1,6 @@
 import type { Consumer, DeliveryHandler, Logger } from "@tq/core";
 import type { Channel, ChannelModel, Message } from "amqplib";
+import { AckBatcher } from "./ack-batcher.js";
 import { AmqpDelivery, type DeliverySession } from "./amqp-delivery.js";
 import type { ConnectionManager } from "./connection-manager.js";
 import { declarationError, type Topology } from "./topology.js";
@@ -16,6 +17,7 @@ export interface ConsumerContext {
 // One channel of a consumer: a new one after each reconnect or channel error.
 class Session implements DeliverySession {
   readonly channel: Channel;
+  readonly acks: AckBatcher;
   readonly logger: Logger;
   readonly #owner: AmqpConsumer;
   readonly #manager: ConnectionManager;
@@ -25,6 +27,7 @@ class Session implements DeliverySession {
   constructor(owner: AmqpConsumer, channel: Channel, manager: ConnectionManager, logger: Logger) {
     this.#owner = owner;
     this.channel = channel;
+    this.acks = new AckBatcher(channel, () => this.isOpen());
     this.#manager = manager;
     this.logger = logger;
   }
@@ -36,6 +39,12 @@ class Session implements DeliverySession {
   released(): void {
     this.unsettled--;
     this.#owner.released(this);
+  }
+
+  /** Closes the channel after writing the acks it holds. */
+  close(): void {
+    if (this.isOpen()) this.acks.flush();
+    this.channel.close().catch(() => undefined);
   }
 }
 
@@ -70,6 +79,7 @@ export class AmqpConsumer implements Consumer {
   readonly #waiting: Waiting[] = [];
   #session: Session | undefined;
   #active = true;
+  #closingNow = false;
   #restarts = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopListening: (() => void) | undefined;
@@ -106,13 +116,17 @@ export class AmqpConsumer implements Consumer {
     return this.#cancelled;
   }
 
-  /** For the broker's close(): closes the channel now; RabbitMQ requeues what was not settled. */
+  /** For the broker's close(): writes the acks held, closes the channel now; RabbitMQ requeues what was not settled. */
   async closeNow(): Promise<void> {
     this.#stop();
+    this.#closingNow = true;
     this.#waiting.length = 0;
     const session = this.#session;
     this.#session = undefined;
-    if (session?.isOpen()) await session.channel.close().catch(() => undefined);
+    if (session?.isOpen()) {
+      session.acks.flush();
+      await session.channel.close().catch(() => undefined);
+    }
     this.#finish();
   }
 
@@ -122,9 +136,9 @@ export class AmqpConsumer implements Consumer {
       this.#pump();
       return;
     }
-    if (session.unsettled <= 0 && session.isOpen()) {
+    if (session.unsettled <= 0 && session.isOpen() && !this.#closingNow) {
       if (this.#session === session) this.#session = undefined;
-      session.channel.close().catch(() => undefined);
+      session.close();
       this.#finish();
     }
   }
@@ -181,9 +195,11 @@ export class AmqpConsumer implements Consumer {
       // RabbitMQ cancelled the consumer (its queue was deleted): start again, declaring the queue.
       logger.warn("RabbitMQ cancelled the consumer; consuming again", { "tq.queue": queue });
       this.#context.topology.forgetQueue(queue);
-      session.channel.close().catch(() => undefined);
+      session.close();
       return;
     }
+    // Every delivery of the channel, handed out or not, so that a multiple ack never covers it.
+    session.acks.track(message);
     if (!this.#active) {
       // Sent before our basic.cancel arrived: give it back for another consumer.
       this.#giveBack(session, message);
@@ -218,7 +234,7 @@ export class AmqpConsumer implements Consumer {
     } catch (error) {
       logger.error("could not read a delivery; rejecting it", { "tq.queue": queue, error });
       session.unsettled--;
-      if (session.isOpen()) session.channel.nack(message, false, false);
+      if (session.isOpen()) session.acks.nack(message, false);
       return;
     }
     try {
@@ -230,7 +246,7 @@ export class AmqpConsumer implements Consumer {
   }
 
   #giveBack(session: Session, message: Message): void {
-    if (session.isOpen()) session.channel.nack(message, false, true);
+    if (session.isOpen()) session.acks.nack(message, true);
   }
 
   // The channel closed under us: by a lost connection (the connect listener restarts us) or by the

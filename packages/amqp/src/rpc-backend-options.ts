@@ -57,7 +57,10 @@ export interface RpcBackendOptions {
    * @default "tq-rpc-backend"
    */
   connectionName?: string;
-  /** Extra socket options for amqplib (TLS `ca`, `cert`, `key`, `servername`…). */
+  /**
+   * Extra socket options for amqplib (TLS `ca`, `cert`, `key`, `servername`…). `noDelay`
+   * (TCP_NODELAY, as py-amqp sets it) is true unless given here.
+   */
   socketOptions?: SocketOptions;
   /** Receives connection problems and dropped results. @default noopLogger */
   logger?: Logger;
