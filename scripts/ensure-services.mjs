@@ -101,10 +101,18 @@ for (const service of services) {
 }
 // Python Celery 5 proves wire compatibility in both directions (interop tests of the transports).
 // Debian packages it; its interpreter is /usr/bin/python3, not whichever python3 is first on PATH.
+// boto3 and pycurl are what kombu's SQS transport imports; pymongo is Celery's MongoDB backend's driver.
 const python = {
-  neededBy: ["packages/redis", "packages/amqp"],
-  modules: "celery, redis, amqp",
-  packages: ["python3-celery", "python3-redis", "python3-amqp"],
+  neededBy: ["packages/redis", "packages/amqp", "packages/sqs", "packages/mongo"],
+  modules: "celery, redis, amqp, boto3, pycurl, pymongo",
+  packages: [
+    "python3-celery",
+    "python3-redis",
+    "python3-amqp",
+    "python3-boto3",
+    "python3-pycurl",
+    "python3-pymongo",
+  ],
 };
 const pythonHasCelery = () =>
   spawnSync("/usr/bin/python3", ["-c", `import ${python.modules}`], { stdio: "ignore" }).status === 0;

@@ -119,9 +119,14 @@ export function resolveBrokerOptions(options: SqsBrokerOptions): ResolvedSqsBrok
     options.region ?? parsed.query.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
   const endpoint = options.endpoint ?? parsed.endpoint;
   const credentials = options.credentials ?? parsed.credentials;
+  // With an endpoint of the user's choosing (a stand-in, LocalStack, a VPC endpoint), requests go there.
+  // The SDK would otherwise send them to the host of each queue URL the server hands out, which a
+  // stand-in may name after a host that does not resolve (fauxqs: sqs.us-east-1.localhost).
+  const endpointChosen = Boolean(endpoint || env.AWS_ENDPOINT_URL_SQS || env.AWS_ENDPOINT_URL);
   const clientConfig: SQSClientConfig = {
     region,
     ...(endpoint ? { endpoint } : {}),
+    ...(endpointChosen ? { useQueueUrlAsEndpoint: false } : {}),
     ...(credentials ? { credentials } : {}),
     ...options.clientConfig,
   };
