@@ -19,3 +19,4 @@ export * from "./states.js";
 export * from "./task.js";
 export * from "./task-errors.js";
 export * from "./task-request.js";
+export * from "./transport-options.js";

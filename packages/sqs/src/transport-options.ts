@@ -1,4 +1,5 @@
-import type { Logger } from "@tq/core";
+import type { CeleryOptionMapping, Logger } from "@tq/core";
+import { translateTransportOptions as translate } from "@tq/core";
 import type { PredefinedQueue, SqsBrokerOptions } from "./broker-options.js";
 import { sqsError } from "./errors.js";
 
@@ -20,7 +21,7 @@ const OPTIONS = [
 ] as const;
 
 // kombu's SQS names (broker_transport_options) → tq's, with unit conversions.
-const CELERY_NAMES: Readonly<Record<string, (value: unknown) => Partial<SqsBrokerOptions>>> = {
+const CELERY_NAMES: Readonly<Record<string, CeleryOptionMapping>> = {
   region: (value) => ({ region: String(value) }),
   endpoint_url: (value) => ({ endpoint: String(value) }),
   queue_name_prefix: (value) => ({ queueNamePrefix: String(value) }),
@@ -39,19 +40,13 @@ export function translateTransportOptions(
   given: Readonly<Record<string, unknown>> | undefined,
   logger: Logger | undefined,
 ): Partial<SqsBrokerOptions> {
-  const out: Record<string, unknown> = {};
-  const ignored: string[] = [];
-  for (const [key, value] of Object.entries(given ?? {})) {
-    if ((OPTIONS as readonly string[]).includes(key)) out[key] = value;
-    else if (CELERY_NAMES[key]) Object.assign(out, CELERY_NAMES[key](value));
-    else ignored.push(key);
-  }
-  if (ignored.length > 0) {
-    logger?.warn("ignoring transport options the SQS transport does not know", {
-      "tq.options": ignored.join(", "),
-    });
-  }
-  return out as Partial<SqsBrokerOptions>;
+  return translate(given, {
+    transport: "sqs",
+    title: "SQS",
+    known: OPTIONS,
+    celeryNames: CELERY_NAMES,
+    logger,
+  });
 }
 
 function seconds(name: string, value: unknown): number {
