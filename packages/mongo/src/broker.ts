@@ -68,6 +68,8 @@ export class MongoBroker implements Broker {
   readonly #broadcasts: BroadcastRegistry;
   readonly #consumers = new Set<Consumer>();
   readonly #held = new Set<MongoDelivery>();
+  /** Acks, rejects and requeues under way: close() lets them reach MongoDB before closing the client. */
+  readonly #settling = new Set<Promise<unknown>>();
   #ready: Promise<void> | undefined;
   #keeper: NodeJS.Timeout | undefined;
   #closed = false;
@@ -116,6 +118,9 @@ export class MongoBroker implements Broker {
     this.#consumers.clear();
     if (this.#keeper) clearInterval(this.#keeper);
     this.#keeper = undefined;
+    // A settle sent just before close() would otherwise fail on the closed client: an ack lost that
+    // way brings the message back after its lease, to run twice.
+    await Promise.allSettled([...this.#settling]);
     const held = [...this.#held];
     const putBack = await Promise.allSettled(held.map((delivery) => delivery.putBack()));
     for (const outcome of putBack) {
@@ -183,6 +188,11 @@ export class MongoBroker implements Broker {
         logger: this.#logger,
         released: (delivery) => {
           this.#held.delete(delivery);
+        },
+        settling: (operation) => {
+          this.#settling.add(operation);
+          const done = () => this.#settling.delete(operation);
+          operation.then(done, done);
         },
         lostLease: (delivery, action) => {
           this.#logger.warn(`cannot ${action}: the message's lease ran out and another consumer took it`, {

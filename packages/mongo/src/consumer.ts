@@ -132,6 +132,7 @@ export class MongoConsumer implements Consumer {
         consumer.released(delivery);
       },
       lostLease: (delivery, action) => this.#context.lostLease(delivery, action),
+      settling: (operation) => this.#context.settling(operation),
     };
     let delivery: MongoDelivery;
     try {

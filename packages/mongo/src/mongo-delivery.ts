@@ -14,6 +14,8 @@ export interface DeliveryHost {
   released(delivery: MongoDelivery): void;
   /** Reports a settle that found the message no longer held by this consumer. */
   lostLease(delivery: MongoDelivery, action: string): void;
+  /** Hands over a settle under way, which the broker's close() lets finish before closing the client. */
+  settling(operation: Promise<unknown>): void;
 }
 
 type State = "held" | "settled" | "closed";
@@ -92,7 +94,9 @@ export class MongoDelivery implements Delivery {
     this.#state = "settled";
     // Released first even if MongoDB fails: the lease runs out and the message is delivered again.
     this.#host.released(this);
-    const held = await operation();
+    const settled = operation();
+    this.#host.settling(settled);
+    const held = await settled;
     if (!held) this.#host.lostLease(this, action);
   }
 

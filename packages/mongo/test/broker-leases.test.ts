@@ -146,6 +146,20 @@ describe("MongoBroker leases", () => {
     expect(await raw.findOne({ queue })).toBeNull();
   });
 
+  it("close() lets an ack sent just before it reach MongoDB instead of failing on the closed client", async () => {
+    const queue = "ack-then-close";
+    const closing = broker();
+    const held: Delivery[] = [];
+    await closing.consume([queue], (delivery) => void held.push(delivery), { prefetch: 5 });
+    for (let i = 0; i < 5; i++) await closing.publish(message(`close-${i}`), direct(queue));
+    await until("five messages held", () => held.length === 5, 5_000);
+    const acks = held.map((delivery) => delivery.ack());
+    await closing.close();
+    // Every ack resolved (none rejected with TQ_CONNECTION), and none of the messages is left to run again.
+    await expect(Promise.all(acks)).resolves.toHaveLength(5);
+    expect(await countIn(database.db.collection("messages"), { queue })).toBe(0);
+  });
+
   it("moves rejected messages to the dead-letter queue when one is configured", async () => {
     const queue = "dlq-src";
     const deadLetterQueue = "dlq-dead";
