@@ -8,6 +8,8 @@ const BENCHES = {
   memory: async () => (await import("./memory.mjs")).runMemoryBench(),
   redis: async () => (await import("./redis/index.mjs")).runRedisBench(),
   amqp: async () => (await import("./amqp/index.mjs")).runAmqpBench(),
+  sqs: async () => (await import("./sqs/index.mjs")).runSqsBench(),
+  mongo: async () => (await import("./mongo/index.mjs")).runMongoBench(),
 };
 
 async function main(argv) {
