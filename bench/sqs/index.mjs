@@ -5,7 +5,7 @@
 import { cpus } from "node:os";
 import { runPeerBench } from "../peer-bench.mjs";
 import { runCeiling } from "./ceiling.mjs";
-import { celeryUnavailable, celeryVersion, runCelery } from "./celery.mjs";
+import { celeryUnavailable, celeryVersion, runCelery, stopCeleryGateway } from "./celery.mjs";
 import { deleteAllQueues, redisServer, tqMessageBody } from "./helpers.mjs";
 import { fauxqsVersion, startSqsServer } from "./server.mjs";
 import { settings } from "./settings.mjs";
@@ -65,6 +65,7 @@ export async function runSqsBench() {
       },
     });
   } finally {
+    await stopCeleryGateway();
     await server.child.stop();
     delete process.env.BENCH_SQS_ENDPOINT;
   }

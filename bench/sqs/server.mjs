@@ -23,3 +23,19 @@ export async function startSqsServer() {
     throw new Error(`the SQS stand-in (fauxqs) did not start: ${error.message}`);
   }
 }
+
+/**
+ * Starts the query-protocol gateway (gateway-server.mjs) in front of `upstream` in a child process, for
+ * the Celery peer. Resolves with its endpoint and the child; rejects when it does not start within 15 s.
+ */
+export async function startQueryGateway(upstream) {
+  const script = new URL("./gateway-server.mjs", import.meta.url).pathname;
+  const child = new WorkerChild("query gateway", process.execPath, [script, upstream]);
+  try {
+    const { port } = await child.waitFor("ready", 15_000);
+    return { endpoint: `http://127.0.0.1:${port}`, child };
+  } catch (error) {
+    await child.stop();
+    throw new Error(`the query-protocol gateway did not start: ${error.message}`);
+  }
+}

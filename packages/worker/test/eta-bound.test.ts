@@ -207,7 +207,8 @@ describe("10,000 delayed tasks", () => {
   ) {
     await worker.start();
     const started = Date.now();
-    const messages = Array.from({ length: 10_000 }, (_, n) => etaMessage(1_000 + (n % 3_000)));
+    // ETAs 3–6 s ahead: publishing 10,000 must not outlast them even on a loaded machine, or none is held.
+    const messages = Array.from({ length: 10_000 }, (_, n) => etaMessage(3_000 + (n % 3_000)));
     for (const message of messages) await publish(message);
     await untilRuns(runs, messages.length, 40_000);
     const elapsedMs = Date.now() - started;
