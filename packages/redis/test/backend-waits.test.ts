@@ -152,7 +152,9 @@ describe("waiting for results", () => {
       const staying = track(client.waitFor(taskId, { timeoutMs: 5_000 }));
       expect(await leaving).toBe("TQ_ABORTED");
       await sleep(50); // past the first read: only a notification can resolve it now
-      expect(await numsub(key(taskId))).toBe(1);
+      // Polled, not read once: a loaded machine may confirm the SUBSCRIBE late. A dropped subscription
+      // still fails below, where only a notification can resolve the wait.
+      await expect.poll(() => numsub(key(taskId)), { timeout: 5_000 }).toBe(1);
       await worker.store(meta(taskId, "SUCCESS", round));
       await expect.poll(() => staying.state).toBe("resolved");
       expect(staying.value?.result).toBe(round);
