@@ -52,6 +52,16 @@ export interface SqsBrokerOptions {
   /** Long-poll wait of each receive, 0–20 s. Celery's `wait_time_seconds`. @default 20 */
   waitTimeSeconds?: number;
   /**
+   * The most `ReceiveMessage` calls a consumer keeps under way at once on one queue while that queue
+   * has messages (an idle queue keeps one long poll). Each asks for up to 10 messages, and all of them
+   * together never for more than the consumer's free prefetch room, so a consumer with prefetch `p`
+   * runs about min(receiveConcurrency, ceil(p / 10)) of them. 1 receives one batch at a time per
+   * queue (what tq did before this option). Every receive under way holds a socket of the client (the
+   * SDK's default agent has 50): keep queues × receiveConcurrency below that, or give the client more.
+   * @default 4
+   */
+  receiveConcurrency?: number;
+  /**
    * `MessageGroupId` of messages to FIFO queues that carry none in `properties.MessageGroupId`.
    * @default "default" (kombu's)
    */
@@ -83,6 +93,7 @@ export interface ResolvedSqsBrokerOptions {
   readonly visibilityTimeoutMs: number;
   readonly visibilityRefreshIntervalMs: number;
   readonly waitTimeSeconds: number;
+  readonly receiveConcurrency: number;
   readonly messageGroupId: string;
   readonly deadLetterQueue: string | null;
   readonly maxReceiveCount: number;
@@ -106,6 +117,10 @@ export function resolveBrokerOptions(options: SqsBrokerOptions): ResolvedSqsBrok
   const waitTimeSeconds = options.waitTimeSeconds ?? (fromQuery === undefined ? 20 : Number(fromQuery));
   if (!Number.isInteger(waitTimeSeconds) || waitTimeSeconds < 0 || waitTimeSeconds > 20) {
     throw sqsError("TQ_CONFIG", `waitTimeSeconds must be an integer 0–20, got ${waitTimeSeconds}`);
+  }
+  const receiveConcurrency = options.receiveConcurrency ?? 4;
+  if (!Number.isInteger(receiveConcurrency) || receiveConcurrency < 1 || receiveConcurrency > 100) {
+    throw sqsError("TQ_CONFIG", `receiveConcurrency must be an integer 1–100, got ${receiveConcurrency}`);
   }
   const maxReceiveCount = options.maxReceiveCount ?? 5;
   if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
@@ -139,6 +154,7 @@ export function resolveBrokerOptions(options: SqsBrokerOptions): ResolvedSqsBrok
     visibilityTimeoutMs,
     visibilityRefreshIntervalMs: refresh,
     waitTimeSeconds,
+    receiveConcurrency,
     messageGroupId: options.messageGroupId ?? "default",
     deadLetterQueue: options.deadLetterQueue ?? null,
     maxReceiveCount,

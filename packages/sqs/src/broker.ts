@@ -76,7 +76,7 @@ export class SqsBroker implements Broker {
     this.#queues = new QueueDirectory(this.#client, resolved);
     this.#publisher = new Publisher(this.#client, resolved);
     this.#receipts = new Receipts(this.#client);
-    const { visibilityTimeoutMs, waitTimeSeconds, logger } = resolved;
+    const { visibilityTimeoutMs, waitTimeSeconds, receiveConcurrency, logger } = resolved;
     this.#visibility = new VisibilityKeeper({
       receipts: this.#receipts,
       held: this.#held,
@@ -91,6 +91,7 @@ export class SqsBroker implements Broker {
       held: this.#held,
       visibilityTimeoutMs,
       waitTimeSeconds,
+      receiveConcurrency,
       logger,
     };
   }

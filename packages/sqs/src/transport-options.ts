@@ -14,6 +14,7 @@ const OPTIONS = [
   "visibilityTimeoutMs",
   "visibilityRefreshIntervalMs",
   "waitTimeSeconds",
+  "receiveConcurrency",
   "messageGroupId",
   "deadLetterQueue",
   "maxReceiveCount",

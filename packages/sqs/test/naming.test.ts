@@ -57,6 +57,12 @@ describe("sqs:// URLs", () => {
     expect(() => resolveBrokerOptions({ visibilityTimeoutMs: 50_000_000 })).toThrow(
       expect.objectContaining({ code: "TQ_CONFIG" }),
     );
+    for (const receiveConcurrency of [0, 1.5, 101]) {
+      expect(() => resolveBrokerOptions({ receiveConcurrency })).toThrow(
+        expect.objectContaining({ code: "TQ_CONFIG" }),
+      );
+    }
+    expect(resolveBrokerOptions({}).receiveConcurrency).toBe(4);
   });
 });
 
@@ -72,6 +78,7 @@ describe("transport options", () => {
           sqs_base64_encoding: false,
           predefined_queues: { celery: { url: "http://x/celery" } },
           polling_interval: 1,
+          receiveConcurrency: 2,
         },
         undefined,
       ),
@@ -82,6 +89,7 @@ describe("transport options", () => {
       region: "eu-west-1",
       rawJsonBody: true,
       predefinedQueues: { celery: { url: "http://x/celery" } },
+      receiveConcurrency: 2,
     });
   });
 });
