@@ -13,7 +13,11 @@ export interface MongoBackendOptions extends MongoConnectionOptions {
   chordCollection?: string;
   /** How long documents live (a TTL index removes them); null keeps them. Celery: `result_expires`. @default 86_400_000 */
   resultExpiresMs?: number | null;
-  /** The first poll interval of `waitFor` without change streams; it doubles up to `maxPollIntervalMs`. @default 50 */
+  /**
+   * The first re-check of `waitFor` without change streams (it reads at once, then after this); it
+   * doubles up to `maxPollIntervalMs`. All waits of a backend share one `find` per round.
+   * @default 5
+   */
   pollIntervalMs?: number;
   /** The longest poll interval of `waitFor`. @default 1_000 */
   maxPollIntervalMs?: number;
@@ -37,7 +41,7 @@ export interface ResolvedBackendOptions {
 
 /** Checks and completes backend options. */
 export function resolveBackendOptions(options: MongoBackendOptions): ResolvedBackendOptions {
-  const pollIntervalMs = positive(options.pollIntervalMs ?? 50, "pollIntervalMs");
+  const pollIntervalMs = positive(options.pollIntervalMs ?? 5, "pollIntervalMs");
   return {
     taskmetaCollection: options.taskmetaCollection ?? "celery_taskmeta",
     groupmetaCollection: options.groupmetaCollection ?? "celery_groupmeta",

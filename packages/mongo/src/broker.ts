@@ -23,6 +23,7 @@ import {
 import { MongoConnection } from "./connection.js";
 import { MongoConsumer } from "./consumer.js";
 import { COMPONENT, closedError, command, configError } from "./errors.js";
+import { InsertBatcher } from "./insert-batcher.js";
 import { encodePayload, type MessageDocument, priorityOf } from "./message-codec.js";
 import type { MongoDelivery } from "./mongo-delivery.js";
 import { ChangeWatcher, notifyLocal } from "./wakeups.js";
@@ -66,10 +67,13 @@ export class MongoBroker implements Broker {
   readonly #localKey: string;
   readonly #watcher: ChangeWatcher;
   readonly #broadcasts: BroadcastRegistry;
+  readonly #inserts: InsertBatcher;
   readonly #consumers = new Set<Consumer>();
   readonly #held = new Set<MongoDelivery>();
   /** Acks, rejects and requeues under way: close() lets them reach MongoDB before closing the client. */
   readonly #settling = new Set<Promise<unknown>>();
+  /** Publishes under way, which close() lets finish too. */
+  readonly #publishing = new Set<Promise<void>>();
   #ready: Promise<void> | undefined;
   #keeper: NodeJS.Timeout | undefined;
   #closed = false;
@@ -81,6 +85,7 @@ export class MongoBroker implements Broker {
     const { db } = this.#connection;
     this.#collection = db.collection<MessageDocument>(this.#options.collection);
     this.#localKey = `${db.databaseName}/${this.#options.collection}`;
+    this.#inserts = new InsertBatcher(this.#collection);
     this.#watcher = new ChangeWatcher(
       this.#collection as unknown as Collection,
       WAKE_PIPELINE,
@@ -119,8 +124,9 @@ export class MongoBroker implements Broker {
     if (this.#keeper) clearInterval(this.#keeper);
     this.#keeper = undefined;
     // A settle sent just before close() would otherwise fail on the closed client: an ack lost that
-    // way brings the message back after its lease, to run twice.
-    await Promise.allSettled([...this.#settling]);
+    // way brings the message back after its lease, to run twice. Publishes under way finish too (those
+    // waiting for the end of the turn go out now), or they would fail on the closed client.
+    await Promise.allSettled([...this.#settling, ...this.#publishing, this.#inserts.drain()]);
     const held = [...this.#held];
     const putBack = await Promise.allSettled(held.map((delivery) => delivery.putBack()));
     for (const outcome of putBack) {
@@ -134,7 +140,12 @@ export class MongoBroker implements Broker {
     await this.#connection.close();
   }
 
-  /** Inserts the message; `deliverAt` sets when it becomes visible. */
+  /**
+   * Inserts the message; `deliverAt` sets when it becomes visible. The publishes of one event-loop
+   * turn go out together as one `insertMany` (see {@link InsertBatcher}); each resolves or rejects for
+   * its own document (`TQ_MONGO` with the driver's `WriteError` as `cause` for a document the server
+   * refused, e.g. a duplicate key of a unique index).
+   */
   async publish(
     message: TransportMessage,
     target: PublishTarget,
@@ -147,6 +158,21 @@ export class MongoBroker implements Broker {
     const queue = queueOf(target);
     const visibleAt = options.deliverAt ?? new Date();
     if (Number.isNaN(visibleAt.getTime())) throw configError("deliverAt is an invalid Date");
+    const published = this.#insert(message, queue, visibleAt, options.signal);
+    // close() lets publishes under way finish before it closes the client.
+    this.#publishing.add(published);
+    const done = () => this.#publishing.delete(published);
+    published.then(done, done);
+    await published;
+    notifyLocal(this.#localKey, options.deliverAt);
+  }
+
+  async #insert(
+    message: TransportMessage,
+    queue: string,
+    visibleAt: Date,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     await this.#prepare();
     const document: MessageDocument = {
       _id: new ObjectId(),
@@ -158,8 +184,7 @@ export class MongoBroker implements Broker {
       deliveries: 0,
       payload: encodePayload(message),
     };
-    await command("publish a message", () => this.#collection.insertOne(document));
-    notifyLocal(this.#localKey, options.deliverAt);
+    await this.#inserts.insert(document, signal);
   }
 
   /** Starts a consumer of the queues. */

@@ -25,7 +25,9 @@ export interface ResultWaitersContext {
 
 /**
  * Every `waitFor` of a backend, served by one loop: a single `find({_id: {$in: [...]}, status: ready})`
- * per round for all waiting ids, then a sleep with back-off (50 ms doubling to 1 s by default). A
+ * per round for all waiting ids, then a sleep with back-off (5 ms doubling to 1 s by default). A new
+ * wait reads at once and starts the back-off over, as does a round that found results: a task that
+ * takes milliseconds is seen milliseconds after it ends, and a long one costs a read a second. A
  * change-stream event for a ready document (replica sets) or a store by a backend of this process
  * cuts the sleep short, so waits end within milliseconds there, and within the poll interval elsewhere.
  */
@@ -78,8 +80,14 @@ export class ResultWaiters {
         this.#waiters.set(taskId, set);
       }
       set.add(waiter);
-      this.#start();
-      this.#sleeper.wake();
+      if (this.#loop) {
+        // The loop's read under way, or its sleep, began before this wait: read again at once.
+        this.#sleeper.wake();
+      } else {
+        // A new loop reads at once; its re-checks start over from the shortest interval.
+        this.#sleeper.reset();
+        this.#start();
+      }
     });
   }
 

@@ -77,7 +77,7 @@ describe("MongoBroker leases", () => {
     expect(received).toBe(ids.length);
     expect(ids.filter((id) => counts.get(id) !== 1)).toEqual([]);
     expect(await countIn(database.db.collection("messages"), { queue })).toBe(0);
-  });
+  }, 90_000);
 
   it("a consumer that dies without settling: its messages come back after the visibility timeout, redelivered", async () => {
     const queue = "dead";
