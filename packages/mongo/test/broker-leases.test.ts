@@ -72,7 +72,7 @@ describe("MongoBroker leases", () => {
     for (let i = 0; i < ids.length; i += 50) {
       await Promise.all(ids.slice(i, i + 50).map((id) => publisher.publish(message(id), direct(queue))));
     }
-    await until("500 deliveries", () => received >= ids.length, 30_000);
+    await until("500 deliveries", () => received >= ids.length, 80_000);
     await sleep(200);
     expect(received).toBe(ids.length);
     expect(ids.filter((id) => counts.get(id) !== 1)).toEqual([]);
