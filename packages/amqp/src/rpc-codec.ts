@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { jsonSerializer, type TaskMeta } from "@tq/core";
+import { jsonSerializer, type TaskMeta, taskMetaProblem } from "@tq/core";
 import { rpcError } from "./rpc-errors.js";
 
 /**
@@ -16,13 +16,8 @@ export const REPLY_CONTENT_ENCODING = "utf-8";
 
 /** Encodes a state as Celery's rpc backend sends it. */
 export function encodeReply(meta: TaskMeta): Buffer {
-  if (typeof meta !== "object" || meta === null) throw serializationError("a result must be an object");
-  if (typeof meta.task_id !== "string" || meta.task_id === "") {
-    throw serializationError("a result needs a task_id string");
-  }
-  if (typeof meta.status !== "string" || meta.status === "") {
-    throw serializationError(`the result of task ${meta.task_id} needs a status string`);
-  }
+  const problem = taskMetaProblem(meta, "result");
+  if (problem !== undefined) throw serializationError(problem);
   const bytes = jsonSerializer.encode({
     task_id: meta.task_id,
     status: meta.status,

@@ -18,5 +18,6 @@ export type * from "./serializer.js";
 export * from "./states.js";
 export * from "./task.js";
 export * from "./task-errors.js";
+export * from "./task-meta-check.js";
 export * from "./task-request.js";
 export * from "./transport-options.js";

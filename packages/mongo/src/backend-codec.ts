@@ -1,4 +1,11 @@
-import { formatIsoDateTime, jsonSerializer, parseIsoDateTime, type TaskMeta, TqError } from "@tq/core";
+import {
+  formatIsoDateTime,
+  jsonSerializer,
+  parseIsoDateTime,
+  type TaskMeta,
+  TqError,
+  taskMetaProblem,
+} from "@tq/core";
 import { Binary } from "mongodb";
 import { COMPONENT } from "./errors.js";
 
@@ -30,14 +37,8 @@ const LEADING_FIELDS = new Set(["task_id", "status", "result", "traceback", "chi
 
 /** Builds the document Celery's MongoDB backend would write for `meta`. */
 export function encodeTaskMeta(meta: TaskMeta, expiresAt: Date | null): TaskMetaDocument {
-  if (typeof meta !== "object" || meta === null)
-    throw serializationError("a result document must be an object");
-  if (typeof meta.task_id !== "string" || meta.task_id === "") {
-    throw serializationError("a result document needs a task_id string");
-  }
-  if (typeof meta.status !== "string" || meta.status === "") {
-    throw serializationError(`the result document of task ${meta.task_id} needs a status string`);
-  }
+  const problem = taskMetaProblem(meta);
+  if (problem !== undefined) throw serializationError(problem);
   const document: TaskMetaDocument = {
     _id: meta.task_id,
     status: meta.status,

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { formatIsoDateTime, jsonSerializer, type TaskMeta, TqError } from "@tq/core";
+import { formatIsoDateTime, jsonSerializer, type TaskMeta, TqError, taskMetaProblem } from "@tq/core";
 
 /**
  * Result documents on the wire: plain JSON objects, as Celery's `json` result serializer writes them.
@@ -17,14 +17,8 @@ const LEADING_FIELDS = ["status", "result", "traceback", "children", "date_done"
 
 /** Encodes a task's state document in Celery's field order. */
 export function encodeTaskMeta(meta: TaskMeta): Buffer {
-  if (typeof meta !== "object" || meta === null)
-    throw serializationError("a result document must be an object");
-  if (typeof meta.task_id !== "string" || meta.task_id === "") {
-    throw serializationError("a result document needs a task_id string");
-  }
-  if (typeof meta.status !== "string" || meta.status === "") {
-    throw serializationError(`the result document of task ${meta.task_id} needs a status string`);
-  }
+  const problem = taskMetaProblem(meta);
+  if (problem !== undefined) throw serializationError(problem);
   const ordered: Record<string, unknown> = {
     status: meta.status,
     result: meta.result ?? null,
