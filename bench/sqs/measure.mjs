@@ -7,49 +7,15 @@
 //   3. every result is checked to be in Redis (or every message to have left the queue);
 //   4. sequential round trips against the now idle worker give the latency percentiles;
 //   5. the worker's peak RSS (VmHWM of its process tree) is read, it is stopped, the queues deleted.
-import { latencySummary } from "../stats.mjs";
+import { measurePeerRun } from "../measure-run.mjs";
 import { deleteAllQueues, flushResultDb } from "./helpers.mjs";
-import { epochMs, settings } from "./settings.mjs";
+import { settings } from "./settings.mjs";
 
-/**
- * @param {object} peer
- * @param {string} peer.label name in errors
- * @param {number} peer.tasks tasks to enqueue
- * @param {number} peer.concurrency worker concurrency
- * @param {() => Promise<void>} [peer.prepare] creates what the producer needs, after the clean-up
- * @param {(tasks: number) => Promise<number>} peer.enqueue publishes the tasks; returns elapsed ms
- * @param {(options: {concurrency: number, expect: number}) => import("../child.mjs").WorkerChild} peer.startWorker
- * @param {() => Promise<number>} peer.countStored results (or processed messages) found
- * @param {(worker: import("../child.mjs").WorkerChild) => Promise<number[]>} peer.roundTrips latencies in ms
- */
-export async function measureRun(peer) {
-  const { label, tasks, concurrency } = peer;
-  await Promise.all([deleteAllQueues(), flushResultDb()]);
-  try {
-    await peer.prepare?.();
-    const enqueueMs = await peer.enqueue(tasks);
-    const spawnedAt = epochMs();
-    const worker = peer.startWorker({ concurrency, expect: tasks });
-    try {
-      const done = await worker.waitFor("done", settings.drainTimeoutMs);
-      const drainMs = done.lastMs - done.firstMs;
-      const stored = await peer.countStored();
-      if (stored !== tasks) throw new Error(`${label}: ${stored} of ${tasks} results found`);
-      const latencies = await peer.roundTrips(worker);
-      return {
-        concurrency,
-        tasks,
-        enqueuePerSec: tasks / (enqueueMs / 1000),
-        processPerSec: tasks / (drainMs / 1000),
-        endToEndMs: enqueueMs + drainMs,
-        workerStartMs: done.firstMs - spawnedAt,
-        ...latencySummary(latencies),
-        peakRssMb: await worker.peakRssMb(),
-      };
-    } finally {
-      await worker.stop();
-    }
-  } finally {
-    await deleteAllQueues();
-  }
+/** One run of `peer` (see ../measure-run.mjs for its fields): queues deleted and results flushed first. */
+export function measureRun(peer) {
+  return measurePeerRun(peer, {
+    before: () => Promise.all([deleteAllQueues(), flushResultDb()]),
+    after: deleteAllQueues,
+    drainTimeoutMs: settings.drainTimeoutMs,
+  });
 }
