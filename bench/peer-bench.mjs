@@ -1,4 +1,4 @@
-// What the benches without targets (SQS, MongoDB) share: the order of runs of amqp/index.mjs, and its
+// What the benches after Redis share: the order of runs (runPeers, also used by amqp/index.mjs), and
 // tables and results file (amqp/report.mjs): every run, then each peer's best over concurrencies with
 // tq's ratios to its peers, then a line saying that no target is set. The results file has the AMQP
 // bench's keys, with `note` (what the figures were measured against) and tq's `ratios` added.
@@ -22,18 +22,15 @@ const RATIOS = [
 ];
 
 /**
- * Runs every available peer at every concurrency (concurrency-major), prints every run and the tables,
- * and writes `results/<name>.json` unless `TQ_BENCH_PEERS` left a peer out. Resolves false when a run
- * failed (the other figures are still reported).
- * @param {object} bench
- * @param {string} bench.name the results file's name
- * @param {{key: string, label: string, selector: string, unavailable?: () => Promise<string|null>, run: (c: number) => Promise<object>}[]} bench.peers
- * @param {{peers: string[], concurrencies: number[], sweeps: number}} bench.settings
- * @param {object} bench.meta the results file's `meta`, with the `note` to print and record
- * @param {() => Promise<void>} bench.cleanUp run after the last run, even when one threw
+ * Runs every peer `settings.peers` selects and that is not `unavailable`, at every concurrency
+ * (concurrency-major), and prints a line per run. Resolves with every run's figures (or error) per peer
+ * key, and `ok` false when a run failed. `cleanUp` runs after the last run, even when one threw.
+ * Shared by the AMQP bench (which reports against targets) and {@link runPeerBench}.
+ * @param {{key: string, label: string, selector: string, unavailable?: () => Promise<string|null>, run: (c: number) => Promise<object>}[]} peers
+ * @param {{peers: string[], concurrencies: number[], sweeps: number}} settings
+ * @param {() => Promise<void>} cleanUp
  */
-export async function runPeerBench({ name, peers, settings, meta, cleanUp }) {
-  console.log(`  NOTE: ${meta.note}`);
+export async function runPeers(peers, settings, cleanUp) {
   const results = {};
   const active = [];
   for (const peer of peers) {
@@ -67,10 +64,31 @@ export async function runPeerBench({ name, peers, settings, meta, cleanUp }) {
   } finally {
     await cleanUp();
   }
+  return { results, ok };
+}
+
+/** Whether `TQ_BENCH_PEERS` selects every peer, so that the results file may be written. */
+export function selectsEveryPeer(peers, settings) {
+  return peers.every((peer) => settings.peers.includes(peer.selector));
+}
+
+/**
+ * Runs every available peer at every concurrency (concurrency-major), prints every run and the tables,
+ * and writes `results/<name>.json` unless `TQ_BENCH_PEERS` left a peer out. Resolves false when a run
+ * failed (the other figures are still reported).
+ * @param {object} bench
+ * @param {string} bench.name the results file's name
+ * @param {{key: string, label: string, selector: string, unavailable?: () => Promise<string|null>, run: (c: number) => Promise<object>}[]} bench.peers
+ * @param {{peers: string[], concurrencies: number[], sweeps: number}} bench.settings
+ * @param {object} bench.meta the results file's `meta`, with the `note` to print and record
+ * @param {() => Promise<void>} bench.cleanUp run after the last run, even when one threw
+ */
+export async function runPeerBench({ name, peers, settings, meta, cleanUp }) {
+  console.log(`  NOTE: ${meta.note}`);
+  const { results, ok } = await runPeers(peers, settings, cleanUp);
   console.log("");
   const report = printReport(results, meta);
-  const selectors = new Set(peers.map((peer) => peer.selector));
-  if (![...selectors].every((selector) => settings.peers.includes(selector))) {
+  if (!selectsEveryPeer(peers, settings)) {
     console.log("\n  TQ_BENCH_PEERS is set: the results file is left as it was");
   } else {
     console.log(`\n  written: ${await writeReport(report, name)}`);

@@ -2,6 +2,7 @@
 // tq-bench) with results in Redis, in the same run, at each worker concurrency; then one table with
 // the ratios, and bench/results/amqp.json. The same method as the Redis bench (../redis/index.mjs).
 import { cpus } from "node:os";
+import { runPeers, selectsEveryPeer } from "../peer-bench.mjs";
 import { runCeiling } from "./ceiling.mjs";
 import { celeryUnavailable, celeryVersion, runCelery } from "./celery.mjs";
 import { deleteBenchQueues, payloadBytes, rabbitServer, redactedUrl, redisServer } from "./helpers.mjs";
@@ -21,8 +22,6 @@ const PEERS = [
   { key: "tq", label: "tq", selector: "tq", unavailable: tqUnavailable, run: runTq },
   { key: "celery", label: "Celery", selector: "celery", unavailable: celeryUnavailable, run: runCelery },
 ];
-
-const PEER_SELECTORS = [...new Set(PEERS.map((peer) => peer.selector))];
 
 /** Runs the AMQP bench; resolves false when a run failed (the other figures are still reported). */
 export async function runAmqpBench() {
@@ -48,42 +47,10 @@ export async function runAmqpBench() {
     headerBytes: payload.headers,
   };
   printHeader(meta);
-  const results = {};
-  const active = [];
-  for (const peer of PEERS) {
-    if (!settings.peers.includes(peer.selector)) continue;
-    const reason = await peer.unavailable?.();
-    results[peer.key] = { label: peer.label, ...(reason ? { skipped: reason } : {}), runs: [] };
-    if (reason) console.log(`  ${peer.label}: skipped — ${reason}`);
-    else active.push(peer);
-  }
-  // Concurrency-major, so every peer at one concurrency runs in the same minute: a burst of other load
-  // on the machine then hits neighbours in the table alike rather than one peer's every run.
-  let ok = true;
-  const sweep = settings.concurrencies;
-  try {
-    for (const concurrency of Array.from({ length: settings.sweeps }, () => sweep).flat()) {
-      for (const peer of active) {
-        const started = performance.now();
-        try {
-          const run = await peer.run(concurrency);
-          results[peer.key].runs.push(run);
-          console.log(progressLine(peer.label, run, performance.now() - started));
-        } catch (error) {
-          ok = false;
-          results[peer.key].runs.push({ concurrency, error: error.message });
-          console.log(
-            `  ${peer.label.padEnd(13)} c=${String(concurrency).padEnd(3)} FAILED: ${error.message}`,
-          );
-        }
-      }
-    }
-  } finally {
-    await deleteBenchQueues().catch(() => {});
-  }
+  const { results, ok } = await runPeers(PEERS, settings, () => deleteBenchQueues().catch(() => {}));
   console.log("");
   const report = printReport(results, meta);
-  if (!PEER_SELECTORS.every((selector) => settings.peers.includes(selector))) {
+  if (!selectsEveryPeer(PEERS, settings)) {
     console.log("\n  TQ_BENCH_PEERS is set: the results file is left as it was");
   } else {
     console.log(`\n  written: ${await writeReport(report)}`);
@@ -102,9 +69,4 @@ function printHeader(meta) {
   console.log(
     `  payload: tq's Celery protocol 2 message (${grouped(meta.payloadBytes)}-byte body, headers as an AMQP table), persistent, publisher confirms; ${grouped(meta.roundTrips)} sequential round trips per run; Celery pool: solo at 1, threads above`,
   );
-}
-
-function progressLine(label, run, elapsedMs) {
-  const rate = Math.round(run.processPerSec).toLocaleString("en-US");
-  return `  ${label.padEnd(13)} c=${String(run.concurrency).padEnd(3)} ${rate.padStart(7)} tasks/s processed, p50 ${run.p50Ms.toFixed(2)} ms  (${(elapsedMs / 1000).toFixed(1)} s)`;
 }
