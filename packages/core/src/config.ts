@@ -53,6 +53,23 @@ export interface AppConfig {
   /** How long a stopping worker waits for running tasks, seconds. @default 30 */
   workerShutdownTimeout: number;
   /**
+   * Rate limit of tasks that set none (`"10/s"`, `"100/m"`, `"1000/h"`). Celery: `task_default_rate_limit`.
+   * @default null (none)
+   */
+  taskDefaultRateLimit: string | null;
+  /** With acks late, requeue a task whose thread or process died. Celery: `task_reject_on_worker_lost`. @default false */
+  taskRejectOnWorkerLost: boolean;
+  /** Where tasks run: `async`, `threads`, `processes` or `solo`. Celery: `worker_pool`. @default "async" */
+  workerPool: string;
+  /** Tasks a pool thread or process runs before it is replaced. Celery: `worker_max_tasks_per_child`. @default null */
+  workerMaxTasksPerChild: number | null;
+  /** Resident memory (KiB) after which a pool thread or process is replaced. Celery: `worker_max_memory_per_child`. @default null */
+  workerMaxMemoryPerChild: number | null;
+  /** Ignore every rate limit. Celery: `worker_disable_rate_limits`. @default false */
+  workerDisableRateLimits: boolean;
+  /** File that keeps revoked task ids across restarts. Celery: `worker_state_db`. @default null */
+  workerStateDb: string | null;
+  /**
    * Options handed to the broker's transport (e.g. Redis `visibilityTimeoutMs`, `keyPrefix`); each
    * transport's README lists its own. Celery: `broker_transport_options`. @default {}
    */
@@ -80,6 +97,13 @@ export const DEFAULT_CONFIG: Readonly<AppConfig> = Object.freeze({
   workerConcurrency: 10,
   workerPrefetchMultiplier: 4,
   workerShutdownTimeout: 30,
+  taskDefaultRateLimit: null,
+  taskRejectOnWorkerLost: false,
+  workerPool: "async",
+  workerMaxTasksPerChild: null,
+  workerMaxMemoryPerChild: null,
+  workerDisableRateLimits: false,
+  workerStateDb: null,
   brokerTransportOptions: {},
   resultBackendTransportOptions: {},
 });
@@ -104,6 +128,13 @@ const KINDS: Record<keyof AppConfig, Kind> = {
   workerConcurrency: "number",
   workerPrefetchMultiplier: "number",
   workerShutdownTimeout: "number",
+  taskDefaultRateLimit: "nullableString",
+  taskRejectOnWorkerLost: "boolean",
+  workerPool: "string",
+  workerMaxTasksPerChild: "nullableNumber",
+  workerMaxMemoryPerChild: "nullableNumber",
+  workerDisableRateLimits: "boolean",
+  workerStateDb: "nullableString",
   brokerTransportOptions: "json",
   resultBackendTransportOptions: "json",
 };

@@ -21,3 +21,4 @@ export * from "./task-errors.js";
 export * from "./task-meta-check.js";
 export * from "./task-request.js";
 export * from "./transport-options.js";
+export * from "./worker-errors.js";

@@ -31,7 +31,41 @@ export interface TaskOptions extends TaskRoute {
   params?: readonly string[];
   /** Serializer name for its messages. Celery: `serializer`. @default app `taskSerializer` */
   serializer?: string;
+  /**
+   * Errors that retry the task by themselves, as if it had thrown `task.retry({ exc })`: error classes
+   * (matched with `instanceof` and by `name`, so a class from another copy of a module still matches) or
+   * a predicate. Celery: `autoretry_for`.
+   */
+  autoretryFor?: readonly (ErrorClass | ((error: unknown) => boolean))[];
+  /** Errors never retried automatically, even when `autoretryFor` matches. Celery: `dont_autoretry_for`. */
+  dontAutoretryFor?: readonly ErrorClass[];
+  /** Options of automatic retries (`countdown`, `maxRetries`). Celery: `retry_kwargs`. */
+  retryKwargs?: { countdown?: number; maxRetries?: number | null };
+  /**
+   * Exponential back-off for automatic retries: `true` waits 1, 2, 4, 8… s; a number is the first delay
+   * (the factor). Celery: `retry_backoff`. @default false
+   */
+  retryBackoff?: boolean | number;
+  /** Longest back-off delay, seconds. Celery: `retry_backoff_max`. @default 600 */
+  retryBackoffMax?: number;
+  /** Full jitter: a random delay between 0 and the back-off delay. Celery: `retry_jitter`. @default true */
+  retryJitter?: boolean;
+  /**
+   * Most runs per worker and time unit: `"10/s"`, `"100/m"`, `"1000/h"`, or a number per second; null
+   * or `"0"` for none. Per worker, as Celery's. Celery: `rate_limit`. @default app `taskDefaultRateLimit`
+   */
+  rateLimit?: string | number | null;
+  /**
+   * With `acksLate`, put the message back (it runs again) when the thread or process running it dies,
+   * instead of storing FAILURE `WorkerLostError`. Celery: `reject_on_worker_lost`.
+   * @default app `taskRejectOnWorkerLost`
+   */
+  rejectOnWorkerLost?: boolean;
 }
+
+/** A class of errors, for {@link TaskOptions.autoretryFor}. */
+// biome-ignore lint/suspicious/noExplicitAny: any constructor signature must be accepted.
+export type ErrorClass = abstract new (...args: any[]) => Error;
 
 /** Per-call options of {@link Task.applyAsync} and `app.sendTask`. Names follow Celery's `apply_async`. */
 export interface SendTaskOptions extends TaskRoute {

@@ -56,8 +56,8 @@ export interface TaskRejectedEvent extends TaskEventInfo {
 
 /** Payload of `task-revoked`. */
 export interface TaskRevokedEvent extends TaskEventInfo {
-  /** Why: `expired` when its `expires` time passed before it started. */
-  reason: "expired";
+  /** Why: `revoked` by `app.control.revoke`, `expired` (its `expires` passed before it started), `terminated` (revoked while running). */
+  reason: "revoked" | "expired" | "terminated";
 }
 
 /** Payload of `message-rejected`: a message that cannot run here at all. */

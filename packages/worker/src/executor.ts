@@ -63,18 +63,26 @@ export class Executor {
 
   /** Stores REVOKED for a job whose `expires` passed before it started, and acks it. */
   async revokeExpired(job: Job): Promise<void> {
-    const { app, logger, results, emit } = this.#ctx;
-    logger.warn("task expired before it started; revoked", {
+    this.#ctx.logger.warn("task expired before it started; revoked", {
       ...job.attributes(),
       "tq.expires": job.message.expires?.toISOString(),
     });
+    await this.revoke(job, "expired");
+  }
+
+  /**
+   * Stores REVOKED (Celery's `TaskRevokedError` with the reason: `revoked`, `expired` or `terminated`),
+   * emits `task-revoked` and acks the message: a revoked task is never run, nor run again.
+   */
+  async revoke(job: Job, reason: RevokeReason): Promise<void> {
+    const { app, results, emit } = this.#ctx;
     await results.store(
       resultTarget(job, app),
       "REVOKED",
-      celeryException("TaskRevokedError", ["expired"]),
+      celeryException("TaskRevokedError", [reason]),
       null,
     );
-    emit("task-revoked", { ...job.info(), reason: "expired" });
+    emit("task-revoked", { ...job.info(), reason });
     await job.settle("ack");
   }
 
@@ -206,6 +214,9 @@ export class Executor {
     }
   }
 }
+
+/** Why a task was revoked, as Celery stores it in `TaskRevokedError`'s arguments. */
+export type RevokeReason = "revoked" | "expired" | "terminated";
 
 /** True when the job's `expires` time has passed. */
 export function isExpired(job: Job): boolean {

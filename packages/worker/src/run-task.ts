@@ -1,4 +1,5 @@
-import { bindArguments, runWithTaskRequest, type TaskRequest, TqError } from "@tq/core";
+import { type TaskRequest, TqError } from "@tq/core";
+import { invokeTask } from "./invoke-task.js";
 import type { Job } from "./job.js";
 import { setLongTimeout } from "./timers.js";
 
@@ -44,9 +45,7 @@ export function runTask(
         );
       }, timeLimitSeconds * 1000);
     }
-    runWithTaskRequest(request, async () =>
-      task.fn(...bindArguments(task, message.args, message.kwargs)),
-    ).then(
+    invokeTask(task, request).then(
       (value) => resolve({ kind: "success", value }),
       (error: unknown) => resolve({ kind: "error", error }),
     );
