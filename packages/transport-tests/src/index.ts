@@ -1,3 +1,5 @@
 export { runBackendConformance } from "./backend-suite.js";
 export { runBrokerConformance } from "./broker-suite.js";
 export type { BackendConformanceOptions, BrokerConformanceOptions, BrokerProbe } from "./options.js";
+export { type SuiteLogRecord, type WorkerConformanceOptions, WorkerHarness } from "./worker-harness.js";
+export { type DefineWorkerTest, runWorkerConformance } from "./worker-suite.js";
