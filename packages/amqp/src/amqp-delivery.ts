@@ -36,6 +36,10 @@ export class AmqpDelivery implements Delivery {
   readonly message: TransportMessage;
   readonly queue: string;
   readonly redelivered: boolean;
+  /** Exchange from `basic.deliver`. */
+  readonly exchange: string;
+  /** Routing key from `basic.deliver`. */
+  readonly routingKey: string;
   readonly #raw: Message;
   readonly #session: DeliverySession;
   #settled: Outcome | undefined;
@@ -45,6 +49,8 @@ export class AmqpDelivery implements Delivery {
     this.#raw = raw;
     this.queue = queue;
     this.redelivered = raw.fields.redelivered;
+    this.exchange = raw.fields.exchange;
+    this.routingKey = raw.fields.routingKey;
     this.message = fromAmqpMessage(raw);
   }
 

@@ -1,5 +1,6 @@
 import {
   type BroadcastHandler,
+  type BroadcastOptions,
   type Broker,
   type BrokerCapabilities,
   type ConsumeOptions,
@@ -199,15 +200,22 @@ export class AmqpBroker implements Broker {
     return this.#topology.count(queue, this.#deadline());
   }
 
-  /** Publishes to a fanout exchange (declared non-durable unless it exists), confirmed like any publish. */
-  async broadcast(exchange: string, message: TransportMessage): Promise<void> {
+  /**
+   * Publishes to a fanout exchange (declared non-durable unless it exists) or, with `exchangeType:
+   * "topic"`, to a durable topic exchange as Celery's `celeryev`; confirmed like any publish.
+   */
+  async broadcast(
+    exchange: string,
+    message: TransportMessage,
+    options: BroadcastOptions = {},
+  ): Promise<void> {
     assertNamedExchange(exchange);
     const content = bodyBuffer(message);
     const publishOptions = toPublishOptions(message);
     await this.#ready();
     const deadline = this.#deadline();
-    await this.#topology.ensureFanout(exchange, deadline);
-    await this.#publisher.publish(exchange, "", content, publishOptions, { deadline });
+    await this.#topology.ensureFanout(exchange, deadline, options.exchangeType ?? "fanout");
+    await this.#publisher.publish(exchange, options.routingKey ?? "", content, publishOptions, { deadline });
   }
 
   /** Receives what is broadcast to the exchange from now on, through an exclusive server-named queue. */

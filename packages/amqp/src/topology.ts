@@ -118,12 +118,15 @@ export class Topology {
     );
   }
 
-  /** A fanout exchange for broadcasts (non-durable, as Celery's pidbox); one that exists is used as it is. */
-  ensureFanout(exchange: string, deadline: number): Promise<void> {
+  /**
+   * An exchange for broadcasts: a non-durable fanout as Celery's pidbox, or a durable topic as Celery's
+   * events exchange `celeryev`; one that exists is used as it is.
+   */
+  ensureFanout(exchange: string, deadline: number, type: "fanout" | "topic" = "fanout"): Promise<void> {
     return this.#once(`x:${exchange}`, () =>
       this.#manager.withAdminChannel(deadline, async (channel) => {
         try {
-          await channel.assertExchange(exchange, "fanout", { durable: false, autoDelete: false });
+          await channel.assertExchange(exchange, type, { durable: type === "topic", autoDelete: false });
           return;
         } catch (error) {
           if (replyCodeOf(error) !== 406) throw declarationError(error, `declare exchange "${exchange}"`);

@@ -26,6 +26,14 @@ export interface TransportPackage {
   readonly exportName: string;
 }
 
+/** A transport plugin {@link autoloadTransports} imported: where from, and under which export. */
+export interface LoadedTransport {
+  /** File URL of the package's entry point. */
+  readonly module: string;
+  /** The export holding the plugin, e.g. `redisTransport`. */
+  readonly exportName: string;
+}
+
 /** Options of {@link autoloadTransports}. */
 export interface AutoloadTransportsOptions {
   /**
@@ -44,7 +52,8 @@ export interface AutoloadTransportsOptions {
  * Registers the transport for each URL whose scheme has none yet, by importing the package that serves
  * it from the application's directory: `redis://…` loads `@tq/redis` and registers its `redisTransport`.
  * This is the one place tq maps a scheme to a package (core never imports a package by name); the
- * application may also register transports itself, and those are left alone.
+ * application may also register transports itself, and those are left alone. Resolves with the
+ * plugins it imported, so that a worker's threads or processes can register the same ones.
  *
  * Rejects with `TQ_MISSING_PACKAGE` when the package is not installed (the message carries the
  * `npm install` command), `TQ_UNKNOWN_SCHEME` when no package is known for the scheme, and
@@ -53,8 +62,9 @@ export interface AutoloadTransportsOptions {
 export async function autoloadTransports(
   urls: readonly (string | LabeledUrl)[],
   options: AutoloadTransportsOptions,
-): Promise<void> {
+): Promise<LoadedTransport[]> {
   const packages = options.packages ?? KNOWN_TRANSPORT_PACKAGES;
+  const loaded: LoadedTransport[] = [];
   for (const entry of urls) {
     const { url, label } = typeof entry === "string" ? { url: entry, label: "URL" } : entry;
     const scheme = schemeOf(url);
@@ -68,8 +78,9 @@ export async function autoloadTransports(
           "register one with registerTransport() in the app module",
       );
     }
-    const plugin = await importPlugin(known, shown, options.from);
+    const { plugin, module } = await importPlugin(known, shown, options.from);
     registerTransport(plugin);
+    loaded.push({ module, exportName: known.exportName });
     if (!findTransport(scheme)) {
       throw new TqError(
         "TQ_CONFIG",
@@ -77,9 +88,14 @@ export async function autoloadTransports(
       );
     }
   }
+  return loaded;
 }
 
-async function importPlugin(known: TransportPackage, shown: string, from: string): Promise<TransportPlugin> {
+async function importPlugin(
+  known: TransportPackage,
+  shown: string,
+  from: string,
+): Promise<{ plugin: TransportPlugin; module: string }> {
   const entry = resolvePackageEntry(known.package, from);
   if (entry === undefined) {
     throw new TqError(
@@ -87,9 +103,10 @@ async function importPlugin(known: TransportPackage, shown: string, from: string
       `${shown} needs the ${known.package} package: npm install ${known.package}`,
     );
   }
+  const url = pathToFileURL(entry).href;
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+    module = (await import(url)) as Record<string, unknown>;
   } catch (cause) {
     throw loadFailure(known.package, shown, cause);
   }
@@ -101,7 +118,7 @@ async function importPlugin(known: TransportPackage, shown: string, from: string
         "is an old version installed?",
     );
   }
-  return plugin;
+  return { plugin, module: url };
 }
 
 // A transport package's own peer dependency (ioredis for @tq/redis…) is the usual reason an installed

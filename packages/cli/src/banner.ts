@@ -15,8 +15,12 @@ export interface BannerInfo {
   results: string | null;
   /** True when the broker is the in-memory one, which only this process can reach. */
   inProcessBroker: boolean;
-  /** Tasks run at once. */
+  /** Tasks run at once (the autoscale maximum). */
   concurrency: number;
+  /** Where tasks run: `async`, `solo`, `threads` or `processes`. @default "async" */
+  pool?: string;
+  /** `[max, min]` when the worker autoscales. */
+  autoscale?: readonly [number, number] | null;
   /** Queues consumed. */
   queues: readonly string[];
   /** Registered task names. */
@@ -32,7 +36,7 @@ export function workerBanner(info: BannerInfo): string {
     `.> app:         ${info.appName}`,
     `.> transport:   ${info.transport}`,
     `.> results:     ${info.results ?? "disabled"}`,
-    `.> concurrency: ${info.concurrency} (async)`,
+    `.> concurrency: ${concurrencyText(info)} (${info.pool ?? "async"})`,
     `.> runtime:     Node.js ${process.version} on ${process.platform}-${process.arch}`,
   ];
   const logo = [
@@ -67,6 +71,13 @@ export function workerBanner(info: BannerInfo): string {
     );
   }
   return lines.join("\n");
+}
+
+// As Celery prints it: "4 (prefork)", or "{min=2, max=10} (prefork)" when autoscaling.
+function concurrencyText(info: BannerInfo): string {
+  if (!info.autoscale) return String(info.concurrency);
+  const [max, min] = info.autoscale;
+  return `{min=${min}, max=${max}}`;
 }
 
 /**

@@ -2,6 +2,7 @@ export {
   type AutoloadTransportsOptions,
   autoloadTransports,
   type LabeledUrl,
+  type LoadedTransport,
   type TransportPackage,
 } from "./autoload-transports.js";
 export { ExitStatus, type ExitStatusValue } from "./cli-error.js";

@@ -84,6 +84,16 @@ async function importModule(file: string): Promise<unknown> {
   return import(pathToFileURL(file).href);
 }
 
+/**
+ * What a worker's threads or processes import before a TypeScript app module, so that they load it as
+ * this process did: tsx's loader, registered with `register()` (Node 20's worker threads ignore an
+ * `--import` in their `execArgv`). Undefined for a JavaScript module.
+ */
+export function typeScriptPreload(file: string): { module: string; call: string } | undefined {
+  if (!TYPESCRIPT_EXTENSIONS.has(path.extname(file))) return undefined;
+  return { module: import.meta.resolve("tsx/esm/api"), call: "register" };
+}
+
 let typeScriptEnabled: Promise<void> | undefined;
 
 /**

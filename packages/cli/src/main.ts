@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { commanderErrorLine, ExitStatus, errorDetails, errorLine, exitStatusOf } from "./cli-error.js";
 import { callCommand } from "./commands/call.js";
+import { controlCommand } from "./commands/control.js";
 import { purgeCommand } from "./commands/purge.js";
 import { resultCommand } from "./commands/result.js";
 import { workerCommand } from "./commands/worker.js";
@@ -71,11 +72,19 @@ function createProgram(
     callCommand(context),
     resultCommand(context),
     purgeCommand(context),
+    controlCommand(context),
   ]) {
     // addCommand() does not pass the program's settings down as .command() does; these must reach every command.
-    program.addCommand(command.copyInheritedSettings(program));
+    program.addCommand(inheritSettings(command, program));
   }
   return program;
+}
+
+// Down to subcommands too (`tq control revoke`), which were added before their parent got the settings.
+function inheritSettings(command: Command, parent: Command): Command {
+  command.copyInheritedSettings(parent);
+  for (const subcommand of command.commands) inheritSettings(subcommand, command);
+  return command;
 }
 
 function report(error: unknown, context: CliContext, debug: boolean): number {

@@ -1,5 +1,5 @@
 import { type App, type AppOverrides, configFromEnv, createApp, schemeOf, TqError } from "@tq/core";
-import { autoloadTransports, type LabeledUrl } from "./autoload-transports.js";
+import { autoloadTransports, type LabeledUrl, type LoadedTransport } from "./autoload-transports.js";
 import type { AppFlag, ConnectionFlags } from "./common-options.js";
 import type { CliContext } from "./context.js";
 import { loadApp } from "./load-app.js";
@@ -10,6 +10,12 @@ export interface OpenedApp {
   readonly app: App;
   /** Where its module lives, or the current directory when there is none. */
   readonly directory: string;
+  /** Absolute path of its module (`-A`), if any: what a worker's threads or processes load. */
+  readonly modulePath: string | undefined;
+  /** The broker and backend URLs that replaced the module's own (flags, environment), for those children. */
+  readonly overrides: AppOverrides;
+  /** The transport plugins imported for its URLs, for those children to register too. */
+  readonly transports: readonly LoadedTransport[];
 }
 
 /**
@@ -25,13 +31,13 @@ export async function openApp(flags: ConnectionFlags & AppFlag, context: CliCont
   try {
     const overrides = overridesFor(app, flags, context.env);
     if (Object.keys(overrides).length > 0) configure(app, overrides, flags.app);
-    await autoloadTransports(transportUrls(app), { from: directory });
+    const transports = await autoloadTransports(transportUrls(app), { from: directory });
+    return { app, directory, modulePath: loaded?.path, overrides, transports };
   } catch (error) {
     // The module may have connected already (a task sent on import); nothing may stay open.
     await app.close();
     throw error;
   }
-  return { app, directory };
 }
 
 function configure(app: App, overrides: AppOverrides, modulePath: string | undefined): void {

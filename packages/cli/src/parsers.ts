@@ -28,6 +28,46 @@ export function parseSeconds(value: string): number {
   return number;
 }
 
+/** `--heartbeat-interval 0.5`: seconds, > 0. */
+export function parsePositiveNumber(value: string): number {
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number) || number <= 0) {
+    throw new InvalidArgumentError("expected a number > 0");
+  }
+  return number;
+}
+
+const POOLS: Readonly<Record<string, "async" | "solo" | "threads" | "processes">> = {
+  async: "async",
+  solo: "solo",
+  threads: "threads",
+  processes: "processes",
+  // Celery's name for its pool of child processes.
+  prefork: "processes",
+};
+
+/** `-P processes`: a pool name; Celery's `prefork` means `processes`. */
+export function parsePool(value: string): "async" | "solo" | "threads" | "processes" {
+  const name = value.toLowerCase();
+  const pool = Object.hasOwn(POOLS, name) ? POOLS[name] : undefined;
+  if (pool === undefined) {
+    throw new InvalidArgumentError("expected one of async, solo, threads, processes (or prefork)");
+  }
+  return pool;
+}
+
+/** `--autoscale 10,3`: `max,min` (or `max` alone, min 0), as Celery's, as `[max, min]`. */
+export function parseAutoscale(value: string): [max: number, min: number] {
+  const parts = value.split(",").map((part) => part.trim());
+  const [max, min = 0] = parts.map(Number);
+  const integer = (n: number | undefined): n is number => n !== undefined && Number.isInteger(n);
+  const valid = parts.length <= 2 && parts.every((part) => part !== "") && integer(max) && integer(min);
+  if (!valid || max < 1 || min < 0 || min > max) {
+    throw new InvalidArgumentError("expected max,min with integers max ≥ 1 and 0 ≤ min ≤ max, e.g. 10,3");
+  }
+  return [max, min];
+}
+
 /** `--eta 2030-01-01T10:00:00Z`: an ISO 8601 date. */
 export function parseIsoDate(value: string): Date {
   const date = new Date(value);

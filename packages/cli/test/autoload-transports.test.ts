@@ -67,8 +67,13 @@ function remember(scheme: string): TransportPlugin | undefined {
 describe("autoloadTransports", () => {
   it("imports the known package for a scheme from the app's directory (or a parent) and registers it", async () => {
     expect(findTransport("sqs")).toBeUndefined();
-    await autoloadTransports(["sqs://localhost:9324/queue"], { from: path.join(root, "app", "src") });
-    const exported = (await import(pathToFileURL(path.join(root, "node_modules/@tq/sqs/index.js")).href)) as {
+    const loaded = await autoloadTransports(["sqs://localhost:9324/queue"], {
+      from: path.join(root, "app", "src"),
+    });
+    const entry = pathToFileURL(path.join(root, "node_modules/@tq/sqs/index.js")).href;
+    // What it imported, so that a worker's pool children can register the same plugin.
+    expect(loaded).toEqual([{ module: entry, exportName: "sqsTransport" }]);
+    const exported = (await import(entry)) as {
       sqsTransport: TransportPlugin;
     };
     // The very object the package exports: imported from its real path, so not a second copy.
@@ -76,7 +81,7 @@ describe("autoloadTransports", () => {
   });
 
   it("leaves registered and built-in schemes alone", async () => {
-    await expect(autoloadTransports(["memory://", "memory://x"], { from: root })).resolves.toBeUndefined();
+    await expect(autoloadTransports(["memory://", "memory://x"], { from: root })).resolves.toEqual([]);
   });
 
   it("rejects with TQ_MISSING_PACKAGE and the install command, URL redacted", async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { AsyncResult, noBackendError, type ResultSource } from "./async-result.js";
 import type { Broker } from "./broker.js";
 import { type AppConfig, configFromEnv, resolveConfig } from "./config.js";
+import { Control } from "./control/control.js";
 import { TqError } from "./errors.js";
 import { jsonSerializer } from "./json-serializer.js";
 import { type Logger, noopLogger } from "./logger.js";
@@ -11,7 +12,18 @@ import { createBroker, createResultBackend, registerTransport, type TransportPlu
 import type { ResultBackend } from "./result-backend.js";
 import { matchRoute } from "./routing.js";
 import type { Serializer } from "./serializer.js";
+import type { TqSignals } from "./signal-payloads.js";
+import { createAppSignals, type Signals } from "./signals.js";
 import { type SendTaskOptions, Task, type TaskFunction, type TaskOptions } from "./task.js";
+import {
+  type ArgsSchema,
+  argsSchemaOf,
+  isStandardSchema,
+  type SchemaInputArgs,
+  type SchemaOutputArgs,
+  type SchemaTaskOptions,
+  validateTaskArguments,
+} from "./task-arguments.js";
 import { currentTask } from "./task-request.js";
 
 /** Options of {@link createApp}: any {@link AppConfig} setting, plus instances and plugins. */
@@ -46,6 +58,12 @@ export class App implements ResultSource {
   readonly conf: AppConfig;
   /** The app's logger. */
   readonly logger: Logger;
+  /**
+   * Hooks matching Celery's signals: `app.signals.on("taskPrerun", handler)` returns a function that
+   * disconnects it. The app sends `beforeTaskPublish`/`afterTaskPublish`; a worker running this app
+   * sends the task and worker signals. See {@link TqSignals}.
+   */
+  readonly signals: Signals<TqSignals>;
   readonly #tasks = new Map<string, Task>();
   readonly #serializers = new Map<string, Serializer>();
   #brokerSource: Broker | string;
@@ -57,11 +75,13 @@ export class App implements ResultSource {
   #brokerConnect: Promise<Broker> | undefined;
   #backendConnect: Promise<ResultBackend> | undefined;
   readonly #origin = anonNodeName();
+  #control: Control | undefined;
 
   constructor(options: AppOptions = {}) {
     const { name, broker, resultBackend, transports, serializers, logger, env, ...settings } = options;
     this.name = name ?? "tq";
     this.logger = logger ?? noopLogger;
+    this.signals = createAppSignals(this.logger);
     for (const plugin of transports ?? []) registerTransport(plugin);
     const fromEnv = env === false ? {} : configFromEnv(env ?? process.env);
     const explicit: Partial<AppConfig> = { ...settings };
@@ -76,9 +96,25 @@ export class App implements ResultSource {
   }
 
   /**
+   * Registers a task whose arguments are checked by a schema (`options.args`, any Standard Schema):
+   * `app.task("tasks.add", (x, y) => x + y, { args: z.tuple([z.number(), z.number()]) })` gives a
+   * `Task<[number, number], number>`: callers pass the schema's input types, the function receives its
+   * output types (validated, transformed), and a bad call throws `TaskArgumentsError` before it is sent.
+   */
+  task<S extends ArgsSchema, R>(
+    name: string,
+    fn: (...args: SchemaOutputArgs<S>) => R | PromiseLike<R>,
+    options: SchemaTaskOptions<S>,
+  ): Task<SchemaInputArgs<S>, Awaited<R>>;
+  /**
    * Registers a task. Its argument and return types come from `fn`:
    * `app.task("tasks.add", (x: number, y: number) => x + y)` gives a `Task<[number, number], number>`.
    */
+  task<A extends unknown[], R>(
+    name: string,
+    fn: TaskFunction<A, R>,
+    options?: TaskOptions,
+  ): Task<A, Awaited<R>>;
   task<A extends unknown[], R>(
     name: string,
     fn: TaskFunction<A, R>,
@@ -86,6 +122,13 @@ export class App implements ResultSource {
   ): Task<A, Awaited<R>> {
     if (this.#tasks.has(name)) {
       throw new TqError("TQ_CONFIG", `a task named "${name}" is already registered in app "${this.name}"`);
+    }
+    const schema = (options as Partial<SchemaTaskOptions>).args;
+    if (schema !== undefined && !isStandardSchema(schema)) {
+      throw new TqError(
+        "TQ_CONFIG",
+        `the args option of task "${name}" must be a Standard Schema (zod ≥3.24, valibot ≥1, arktype ≥2…)`,
+      );
     }
     const task = new Task<A, Awaited<R>>(name, fn as TaskFunction<A, Awaited<R>>, options, this);
     this.#tasks.set(name, task as unknown as Task);
@@ -95,6 +138,15 @@ export class App implements ResultSource {
   /** Registered tasks by name. */
   get tasks(): ReadonlyMap<string, Task> {
     return this.#tasks;
+  }
+
+  /**
+   * Remote control of workers (Celery's `app.control`): `app.control.revoke(id, { terminate })`,
+   * `app.control.rateLimit(name, "10/s")`, sent over the broker's broadcast in Celery's format.
+   */
+  get control(): Control {
+    this.#control ??= new Control(this);
+    return this.#control;
   }
 
   /** Serializers by content type (JSON is always there). */
@@ -185,7 +237,9 @@ export class App implements ResultSource {
 
   /**
    * Sends a task by name, for tasks defined elsewhere (another service, a Python worker).
-   * Returns at once; `result.sent` settles when the broker accepted the message.
+   * Returns at once; `result.sent` settles when the broker accepted the message. A task registered
+   * here with an `args` schema is checked first: a bad call throws `TaskArgumentsError` (or rejects
+   * `result.sent`, for a schema that validates asynchronously) and nothing is sent.
    */
   sendTask<R = unknown>(
     name: string,
@@ -194,7 +248,11 @@ export class App implements ResultSource {
     options: SendTaskOptions = {},
   ): AsyncResult<R> {
     const id = options.taskId ?? randomUUID();
-    const published = this.#publishTask(id, name, args, kwargs, options);
+    const task = this.#tasks.get(name);
+    const schema = task && argsSchemaOf(task);
+    // A synchronous schema throws here, before anything is sent; an async one is awaited before publishing.
+    const checked = schema ? validateTaskArguments(task!, schema, args, kwargs) : undefined;
+    const published = this.#publishTask(id, name, args, kwargs, options, checked);
     published.catch((error: unknown) => {
       this.logger.error("publishing a task failed", { "tq.task_id": id, "tq.task_name": name, error });
     });
@@ -207,6 +265,7 @@ export class App implements ResultSource {
     args: readonly unknown[],
     kwargs: Record<string, unknown>,
     options: SendTaskOptions,
+    checked: unknown,
   ): Promise<void> {
     const route = { ...matchRoute(this.conf.taskRoutes, name), ...definedOnly(options) };
     const queue = route.queue ?? this.conf.taskDefaultQueue;
@@ -221,6 +280,8 @@ export class App implements ResultSource {
           : new Date(now + options.expires * 1000);
     const parent = currentTask();
     const priority = route.priority ?? this.conf.taskDefaultPriority ?? undefined;
+    // The message carries the arguments as the caller gave them: the worker validates them again.
+    if (checked instanceof Promise) await checked;
     const replyTo = await this.#replyQueue(options);
     const message = buildTaskMessage(
       {
@@ -251,11 +312,28 @@ export class App implements ResultSource {
     );
     const broker = await this.getBroker();
     const deliverAt = eta && broker.capabilities.delayedDelivery && eta.getTime() > now ? eta : undefined;
-    await broker.publish(
-      message,
-      { exchange: route.exchange ?? "", routingKey: route.routingKey ?? queue },
-      { ...(deliverAt ? { deliverAt } : {}), ...(options.signal ? { signal: options.signal } : {}) },
-    );
+    const target = { exchange: route.exchange ?? "", routingKey: route.routingKey ?? queue };
+    const { signals } = this;
+    if (signals.has("beforeTaskPublish")) {
+      const { headers, properties } = message;
+      signals.emit("beforeTaskPublish", {
+        taskId: id,
+        taskName: name,
+        args,
+        kwargs,
+        headers,
+        properties,
+        ...target,
+      });
+    }
+    await broker.publish(message, target, {
+      ...(deliverAt ? { deliverAt } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (signals.has("afterTaskPublish")) {
+      const { headers } = message;
+      signals.emit("afterTaskPublish", { taskId: id, taskName: name, args, kwargs, headers, ...target });
+    }
   }
 
   #brokerInstance(): Broker {

@@ -1,7 +1,7 @@
 import { TqError } from "./errors.js";
 import { exceptionInfoToError } from "./exception-info.js";
 import type { ResultBackend, TaskMeta } from "./result-backend.js";
-import { isReadyState, type TaskStateName } from "./states.js";
+import { EXCEPTION_STATES, isReadyState, type TaskStateName } from "./states.js";
 
 /** Where an {@link AsyncResult} reads from: the app, in practice. */
 export interface ResultSource {
@@ -50,6 +50,21 @@ export class AsyncResult<R = unknown> {
   /** Current state name (PENDING when nothing is stored). */
   async state(): Promise<TaskStateName> {
     return (await this.meta())?.status ?? "PENDING";
+  }
+
+  /**
+   * What the stored document holds now, without waiting: Celery's `AsyncResult.info` (`.result`).
+   * The `meta` of the task's last `updateState(...)` while it runs (e.g. PROGRESS
+   * `{ current, total }`), its value once it succeeded, the error (a `TaskFailedError` or
+   * `TaskRevokedError`, not thrown) in FAILURE, RETRY and REVOKED, and null while PENDING.
+   */
+  async info(): Promise<unknown> {
+    const meta = await this.meta();
+    if (!meta) return null;
+    if (EXCEPTION_STATES.has(meta.status)) {
+      return exceptionInfoToError(meta.result, meta.traceback, this.id, meta.status);
+    }
+    return meta.result;
   }
 
   /** True once the task succeeded, failed or was revoked. */

@@ -42,6 +42,13 @@ export interface Delivery {
   readonly queue: string;
   /** True when the broker delivered it before and it was not acknowledged. */
   readonly redelivered: boolean;
+  /**
+   * Exchange the message was published to, where the broker reports it (AMQP's `basic.deliver`,
+   * kombu's `delivery_info`). The worker assumes the default exchange `""` without it.
+   */
+  readonly exchange?: string;
+  /** Routing key it was published with, where the broker reports it; the worker assumes the queue name without it. */
+  readonly routingKey?: string;
   /** Removes the message for good. */
   ack(): Promise<void>;
   /** Drops the message (or dead-letters it, where the broker is configured to). */
@@ -75,6 +82,22 @@ export interface Consumer {
   cancel(): Promise<void>;
 }
 
+/** Options of {@link Broker.broadcast}. */
+export interface BroadcastOptions {
+  /**
+   * The message's routing key. Fanout subscribers receive every message whatever its key; Celery's
+   * events carry their type in it (`worker.heartbeat`, `task.multi`), and on Redis it ends the channel
+   * name (`/<db>.celeryev/worker.heartbeat`). @default ""
+   */
+  routingKey?: string;
+  /**
+   * The exchange's type, for brokers that declare exchanges (AMQP): Celery's pidbox is a transient
+   * `fanout`, its events exchange `celeryev` a durable `topic`. An exchange that exists is used as it is.
+   * @default "fanout"
+   */
+  exchangeType?: "fanout" | "topic";
+}
+
 /** Receives broadcast messages. */
 export type BroadcastHandler = (message: TransportMessage) => void | Promise<void>;
 
@@ -104,7 +127,7 @@ export interface Broker {
   /** How many messages wait in a queue (not counting those held by consumers). */
   queueLength(queue: string): Promise<number>;
   /** Sends a message to every subscriber of a fanout exchange. Present when `capabilities.broadcast`. */
-  broadcast?(exchange: string, message: TransportMessage): Promise<void>;
+  broadcast?(exchange: string, message: TransportMessage, options?: BroadcastOptions): Promise<void>;
   /** Subscribes to a fanout exchange. Present when `capabilities.broadcast`. */
   subscribeBroadcast?(exchange: string, handler: BroadcastHandler): Promise<Consumer>;
 }

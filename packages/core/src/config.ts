@@ -70,6 +70,11 @@ export interface AppConfig {
   /** File that keeps revoked task ids across restarts. Celery: `worker_state_db`. @default null */
   workerStateDb: string | null;
   /**
+   * Name of the remote-control exchanges: commands go to `<name>.pidbox`, replies to
+   * `reply.<name>.pidbox`. Celery: `control_exchange`. @default "celery"
+   */
+  controlExchange: string;
+  /**
    * Options handed to the broker's transport (e.g. Redis `visibilityTimeoutMs`, `keyPrefix`); each
    * transport's README lists its own. Celery: `broker_transport_options`. @default {}
    */
@@ -104,6 +109,7 @@ export const DEFAULT_CONFIG: Readonly<AppConfig> = Object.freeze({
   workerMaxMemoryPerChild: null,
   workerDisableRateLimits: false,
   workerStateDb: null,
+  controlExchange: "celery",
   brokerTransportOptions: {},
   resultBackendTransportOptions: {},
 });
@@ -135,6 +141,7 @@ const KINDS: Record<keyof AppConfig, Kind> = {
   workerMaxMemoryPerChild: "nullableNumber",
   workerDisableRateLimits: "boolean",
   workerStateDb: "nullableString",
+  controlExchange: "string",
   brokerTransportOptions: "json",
   resultBackendTransportOptions: "json",
 };

@@ -20,6 +20,8 @@ export type TqErrorCode =
   | "TQ_TASK_FAILED"
   | "TQ_TASK_REVOKED"
   | "TQ_CLOSED"
+  | "TQ_INVALID_ARGUMENTS"
+  | "TQ_NO_CURRENT_TASK"
   | (string & {});
 
 /** Options accepted by every {@link TqError}. */

@@ -80,8 +80,8 @@ const MAX_CAUSES = 8;
 /**
  * Converts a thrown value into Celery's stored exception and a traceback string.
  *
- * - `exc_type`: the error's `name`, or its constructor's name when `name` is the inherited `"Error"`;
- *   `"Exception"` for a thrown non-error.
+ * - `exc_type`: the error's `excType` property when it has one (a string), else its `name`, or its
+ *   constructor's name when `name` is the inherited `"Error"`; `"Exception"` for a thrown non-error.
  * - `exc_message`: `[message]`.
  * - `exc_module`: the error's `excModule` property when it has one (a string or null), else `"builtins"`,
  *   which Python clients can import: a `TypeError` comes back as Python's `TypeError`, an unknown name as
@@ -109,7 +109,8 @@ export function errorToExceptionInfo(error: unknown): { info: ExceptionInfo; tra
       traceback: `Exception: ${message}`,
     };
   }
-  const excType = errorTypeName(error);
+  const ownType = (error as { excType?: unknown }).excType;
+  const excType = typeof ownType === "string" && ownType !== "" ? ownType : errorTypeName(error);
   const own = (error as { excModule?: unknown }).excModule;
   const excModule =
     typeof own === "string" || own === null

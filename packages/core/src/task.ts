@@ -1,6 +1,9 @@
 import type { AsyncResult } from "./async-result.js";
 import type { TaskRoute } from "./config.js";
 import type { MessageEmbed } from "./message/types.js";
+import { checkTaskRetryOptions } from "./retry-options-check.js";
+import { argsSchemaOf, bindCallArguments, taskCallArguments } from "./task-arguments.js";
+import { Retry, type RetryOptions } from "./task-errors.js";
 
 /** A task's function: positional arguments in, a value (or a promise of one) out. */
 export type TaskFunction<A extends unknown[] = unknown[], R = unknown> = (...args: A) => R | PromiseLike<R>;
@@ -133,6 +136,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   readonly #sender: TaskSender;
 
   constructor(name: string, fn: TaskFunction<A, R>, options: TaskOptions, sender: TaskSender) {
+    checkTaskRetryOptions(name, options);
     this.name = name;
     this.fn = fn;
     this.options = Object.freeze({ ...options });
@@ -149,9 +153,25 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
     return this.#sender.sendTask<R>(this.name, args, kwargs, this.#defaults(options));
   }
 
-  /** Runs the function in this process with these arguments (no broker, no worker). */
+  /**
+   * Runs the function in this process with these arguments (no broker, no worker), checked by its
+   * `args` schema first when it has one (the function gets the validated values).
+   */
   async call(...args: A): Promise<R> {
-    return await this.fn(...args);
+    if (!argsSchemaOf(this as unknown as Task)) return await this.fn(...args);
+    return await this.fn(...((await taskCallArguments(this as unknown as Task, args, {})) as A));
+  }
+
+  /**
+   * Asks for the running call to be retried later, as Celery's `self.retry()`: throws a {@link Retry}
+   * whose cause is `exc`. Write it `throw task.retry({ exc: error, countdown: 5 })`, as Celery's
+   * `raise self.retry(...)`: the call itself throws (its type is `never`), and the `throw` tells readers
+   * and TypeScript's flow analysis that nothing after it runs. It only throws, so it works in every
+   * pool; the worker then sends the task again (same id, one more `retries`) or, once `maxRetries` is
+   * spent, fails it with `exc`. Outside a worker (`task.call()`) the `Retry` reaches the caller.
+   */
+  retry(options: RetryOptions = {}): never {
+    throw new Retry(options);
   }
 
   #defaults(options: SendTaskOptions): SendTaskOptions {
@@ -191,33 +211,5 @@ export function bindArguments(
   args: readonly unknown[],
   kwargs: Record<string, unknown>,
 ): unknown[] {
-  const names = Object.keys(kwargs);
-  const bound = [...args];
-  if (names.length > 0) {
-    const params = task.options.params;
-    if (!params) {
-      throw new TypeError(
-        `${task.name}() got keyword arguments (${names.join(", ")}) but declares no params; add params: [...] to its options`,
-      );
-    }
-    for (const name of names) {
-      const index = params.indexOf(name);
-      if (index === -1) throw new TypeError(`${task.name}() got an unexpected keyword argument '${name}'`);
-      if (index < args.length)
-        throw new TypeError(`${task.name}() got multiple values for argument '${name}'`);
-      bound[index] = kwargs[name];
-    }
-    for (let i = 0; i < bound.length; i++) {
-      if (!(i in bound)) throw new TypeError(`${task.name}() missing required argument '${params[i] ?? i}'`);
-    }
-  }
-  const required = task.fn.length;
-  if (bound.length < required) {
-    const missing =
-      task.options.params?.slice(bound.length, required).join(", ") ?? `${required - bound.length}`;
-    throw new TypeError(
-      `${task.name}() missing ${required - bound.length} required positional argument(s): ${missing} (got ${bound.length})`,
-    );
-  }
-  return bound;
+  return bindCallArguments(task, args, kwargs);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type {
   BroadcastHandler,
+  BroadcastOptions,
   Broker,
   BrokerCapabilities,
   ConsumeOptions,
@@ -262,7 +263,7 @@ export class MongoBroker implements Broker {
   }
 
   /** Inserts a copy of the message for every subscriber of the exchange. */
-  async broadcast(exchange: string, message: TransportMessage): Promise<void> {
+  async broadcast(exchange: string, message: TransportMessage, _options?: BroadcastOptions): Promise<void> {
     this.#assertOpen();
     await this.#prepare();
     const queues = await this.#broadcasts.broadcast(exchange, message);

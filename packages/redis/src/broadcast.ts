@@ -101,16 +101,19 @@ export class Subscriber {
 
 /**
  * Sends a message to every subscriber of a fanout exchange as kombu does: PUBLISH of the envelope on
- * `/<db>.<exchange>`. Fanout messages are not stored; a subscriber that is away misses them.
+ * `/<db>.<exchange>`, or `/<db>.<exchange>/<routing key>` when there is a key (kombu's fanout patterns,
+ * which Celery's event receivers subscribe to). Fanout messages are not stored; a subscriber that is
+ * away misses them.
  */
 export async function publishBroadcast(
   client: RedisClient,
   keys: KeyLayout,
   exchange: string,
   message: TransportMessage,
+  routingKey = "",
 ): Promise<void> {
-  const payload = encodeEnvelope(message, { exchange, routingKey: "", deliveryTag: randomUUID() });
-  await client.publish(keys.fanoutChannel(exchange), payload);
+  const payload = encodeEnvelope(message, { exchange, routingKey, deliveryTag: randomUUID() });
+  await client.publish(keys.fanoutChannel(exchange, routingKey), payload);
 }
 
 /**

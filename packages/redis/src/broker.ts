@@ -1,5 +1,6 @@
 import {
   type BroadcastHandler,
+  type BroadcastOptions,
   type Broker,
   type BrokerCapabilities,
   type ConsumeOptions,
@@ -228,9 +229,16 @@ export class RedisBroker implements Broker {
   }
 
   /** PUBLISHes to every subscriber of a fanout exchange (kombu's `/<db>.<exchange>` channel). */
-  async broadcast(exchange: string, message: TransportMessage): Promise<void> {
+  async broadcast(
+    exchange: string,
+    message: TransportMessage,
+    options: BroadcastOptions = {},
+  ): Promise<void> {
     assertNamedExchange(exchange);
-    await this.#run("broadcast", () => publishBroadcast(this.#client, this.#keys, exchange, message));
+    const routingKey = options.routingKey ?? "";
+    await this.#run("broadcast", () =>
+      publishBroadcast(this.#client, this.#keys, exchange, message, routingKey),
+    );
   }
 
   /** Receives every fanout message of the exchange from now on, with or without a routing key. */

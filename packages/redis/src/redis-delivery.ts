@@ -25,6 +25,10 @@ export class RedisDelivery implements Delivery {
   readonly message: TransportMessage;
   readonly queue: string;
   readonly redelivered: boolean;
+  /** Exchange from kombu's `delivery_info` (`""` when the envelope has none). */
+  readonly exchange: string;
+  /** Routing key from kombu's `delivery_info` (the queue name when the envelope has none). */
+  readonly routingKey: string;
   /** The tag it is recorded under in `unacked`. */
   readonly tag: string;
   /** The envelope exactly as it was stored. */
@@ -41,6 +45,8 @@ export class RedisDelivery implements Delivery {
       const decoded = decodeEnvelope(payload);
       this.message = withoutRedeliveredHeader(decoded.message);
       this.redelivered = decoded.redelivered;
+      this.exchange = decoded.exchange;
+      this.routingKey = decoded.routingKey || queue;
     } catch {
       // Not an envelope: hand the raw text over so the worker dead-letters it instead of losing it.
       this.message = {
@@ -51,6 +57,8 @@ export class RedisDelivery implements Delivery {
         body: new Uint8Array(Buffer.from(payload, "utf8")),
       };
       this.redelivered = false;
+      this.exchange = "";
+      this.routingKey = queue;
     }
   }
 

@@ -1,11 +1,11 @@
-/** The worker conformance suite (retries, ETA, limits, pools, rate limits, revocation) on a real Redis (DB 10). */
+/** The worker conformance suite (retries, ETA, limits, pools, rate limits, revocation) on a real Redis (DB 14). */
 import { runWorkerConformance } from "@tq/transport-tests";
 import { afterAll, beforeAll } from "vitest";
 import { RedisBackend } from "../src/backend.js";
 import { RedisBroker } from "../src/broker.js";
 import { brokerTestUrl, RawRedis } from "./support/broker-probe.js";
 
-const url = brokerTestUrl(10);
+const url = brokerTestUrl(14);
 const probe = new RawRedis(url);
 
 beforeAll(async () => {

@@ -26,6 +26,13 @@ export interface WorkerConformanceOptions {
   brokerUrl?: string;
   /** See {@link brokerUrl}. */
   backendUrl?: string;
+  /**
+   * Transport plugins the pool tests' children register before they load the suite's app module (a
+   * child has none of the test's registrations): where each plugin is exported from.
+   * @default the package serving each URL's scheme (`KNOWN_TRANSPORT_PACKAGES`), resolved from the
+   *   current directory, e.g. `@tq/redis`'s `redisTransport` when the suite runs in packages/redis
+   */
+  childTransports?: readonly { module: string; exportName: string }[];
   /** How long to wait for a result before failing. @default 10_000 */
   timeoutMs?: number;
 }

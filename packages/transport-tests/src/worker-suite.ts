@@ -1,6 +1,12 @@
 import { describe, it, type TestContext } from "vitest";
 import { registerBasicWorkerTests } from "./worker-basic-tests.js";
+import { registerContextWorkerTests } from "./worker-context-tests.js";
+import { registerEtaWorkerTests } from "./worker-eta-tests.js";
 import { type WorkerConformanceOptions, WorkerHarness } from "./worker-harness.js";
+import { registerPoolWorkerTests } from "./worker-pool-tests.js";
+import { registerRateLimitWorkerTests } from "./worker-rate-limit-tests.js";
+import { registerRetryWorkerTests } from "./worker-retry-tests.js";
+import { registerRevokeWorkerTests } from "./worker-revoke-tests.js";
 
 /** Registers one worker test; the harness (apps, workers, queue) is cleaned up after it, pass or fail. */
 export type DefineWorkerTest = (
@@ -22,7 +28,15 @@ export function runWorkerConformance(options: WorkerConformanceOptions): void {
 }
 
 // Each feature's tests live in their own worker-*-tests.ts file and are listed here.
-const WORKER_TEST_GROUPS: readonly ((define: DefineWorkerTest) => void)[] = [registerBasicWorkerTests];
+const WORKER_TEST_GROUPS: readonly ((define: DefineWorkerTest) => void)[] = [
+  registerBasicWorkerTests,
+  registerContextWorkerTests,
+  registerRateLimitWorkerTests,
+  registerRetryWorkerTests,
+  registerEtaWorkerTests,
+  registerRevokeWorkerTests,
+  registerPoolWorkerTests,
+];
 
 function testDefiner(options: WorkerConformanceOptions): DefineWorkerTest {
   return (title, body, testOptions = {}) => {

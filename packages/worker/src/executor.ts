@@ -11,15 +11,26 @@ import {
   Retry,
   TqError,
   toError,
+  type WorkerLostError,
 } from "@tq/core";
-import { buildTaskRequest } from "./build-request.js";
+import { createTaskRequest, type StateUpdater } from "./build-request.js";
 import { celeryException, celeryTraceback } from "./celery-exceptions.js";
 import { errorText } from "./error-text.js";
 import type { EmitWorkerEvent, WorkerEvents } from "./events.js";
 import type { Job } from "./job.js";
+import {
+  isSoftTimeLimitExceeded,
+  requeuesOnWorkerLost,
+  softTimeLimitFailure,
+  workerLostFailure,
+} from "./pool/outcome-failures.js";
+import type { Pool } from "./pool/pool.js";
+import { type TimeLimits, timeLimitsFor } from "./pool/time-limits.js";
 import type { ResultTarget, ResultWriter } from "./result-writer.js";
 import { planRetry, republishForRetry } from "./retry.js";
 import { runTask, type TaskOutcome } from "./run-task.js";
+import { TaskHooks } from "./task-hooks.js";
+import { createStateUpdater } from "./update-state.js";
 
 /** What the executor needs from its worker. */
 export interface ExecutorContext {
@@ -31,6 +42,12 @@ export interface ExecutorContext {
   readonly emit: EmitWorkerEvent;
   /** Whether an event has listeners: the per-task events are built only for someone. */
   readonly listens: (event: keyof WorkerEvents) => boolean;
+  /** Whether a task id was revoked (`app.control.revoke`): such a job is not run. */
+  readonly isRevoked?: (taskId: string) => boolean;
+  /** Where tasks run. */
+  readonly pool: Pool;
+  /** The worker's time limits (`--time-limit`, `--soft-time-limit`), under the call's and the task's. */
+  readonly timeLimits: TimeLimits;
 }
 
 /**
@@ -39,15 +56,21 @@ export interface ExecutorContext {
  */
 export class Executor {
   readonly #ctx: ExecutorContext;
+  readonly #updateState: StateUpdater;
+  readonly #hooks: TaskHooks;
 
   constructor(ctx: ExecutorContext) {
     this.#ctx = ctx;
+    this.#updateState = createStateUpdater(ctx.app, ctx.hostname);
+    this.#hooks = new TaskHooks(ctx.app, ctx.hostname, this.#updateState, ctx.logger);
   }
 
   /** Runs a job that holds a concurrency slot. */
   async execute(job: Job): Promise<void> {
     const { app, hostname, logger, results, emit, listens } = this.#ctx;
     if (isExpired(job)) return this.revokeExpired(job);
+    // Checked again here: a revoke may have come while the job waited for its turn.
+    if (this.#ctx.isRevoked?.(job.message.id)) return this.discardRevoked(job);
     // Acked before running (Celery's default): if the ack fails the broker hands the message out again,
     // so running it here too would run it twice.
     if (!job.acksLate && !(await job.settle("ack"))) return;
@@ -55,18 +78,31 @@ export class Executor {
     if (trackStarted) await results.store(resultTarget(job, app), "STARTED", { pid: process.pid, hostname });
     if (listens("task-started")) emit("task-started", job.info());
     if (isLevelEnabled(logger, "debug")) logger.debug("task started", job.attributes());
-    const timeLimit = job.message.timeLimit[0] ?? job.task.options.timeLimit ?? app.conf.taskTimeLimit;
     const started = performance.now();
-    const outcome = await runTask(job, buildTaskRequest(job, hostname), timeLimit);
+    const request = createTaskRequest(job.message, job.delivery, hostname, job, this.#updateState);
+    this.#hooks.prerun(job, request);
+    const outcome = await runTask(job, request, this.#ctx.pool, timeLimitsFor(job, this.#ctx.timeLimits));
     await this.#finish(job, outcome, Math.round((performance.now() - started) * 1000) / 1000);
+    this.#hooks.postrun(job, outcome);
+  }
+
+  /** Stores REVOKED for a job whose id was revoked before it started, and acks it (Celery's "Discarding revoked task"). */
+  async discardRevoked(job: Job): Promise<void> {
+    const { task, id } = job.message;
+    this.#ctx.logger.info(`discarding revoked task ${task}[${id}]`, job.attributes());
+    await this.revoke(job, "revoked");
   }
 
   /** Stores REVOKED for a job whose `expires` passed before it started, and acks it. */
   async revokeExpired(job: Job): Promise<void> {
-    this.#ctx.logger.warn("task expired before it started; revoked", {
-      ...job.attributes(),
-      "tq.expires": job.message.expires?.toISOString(),
-    });
+    const { task, id, expires } = job.message;
+    this.#ctx.logger.warn(
+      `task ${task}[${id}] expired at ${expires?.toISOString()} before it started; revoked`,
+      {
+        ...job.attributes(),
+        "tq.expires": expires?.toISOString(),
+      },
+    );
     await this.revoke(job, "expired");
   }
 
@@ -83,6 +119,7 @@ export class Executor {
       null,
     );
     emit("task-revoked", { ...job.info(), reason });
+    this.#hooks.revoked(job, reason);
     await job.settle("ack");
   }
 
@@ -98,31 +135,67 @@ export class Executor {
       }
       case "abandoned":
         return this.#giveBack(job);
+      case "terminated":
+        return this.revoke(job, "terminated");
+      case "worker-lost":
+        return this.#workerLost(job, outcome.error, runtimeMs);
       case "error":
         return this.#handleError(job, outcome.error, runtimeMs);
     }
   }
 
-  async #handleError(job: Job, error: unknown, runtimeMs: number): Promise<void> {
-    const { logger, emit } = this.#ctx;
-    if (error instanceof Retry) return this.#retry(job, error, runtimeMs);
-    if (error instanceof Reject) {
-      // Celery stores nothing for Reject; the message is dropped or put back, if it was not acked yet.
-      logger.warn(`task rejected its message: ${error.message}`, {
-        ...job.attributes(),
-        "tq.requeue": error.requeue,
-      });
-      emit("task-rejected", { ...job.info(), requeue: error.requeue, reason: error.message });
-      await job.settle(error.requeue ? "requeue" : "reject");
+  // As Celery: with acks late and reject_on_worker_lost the message goes back and runs again, and no
+  // state is stored; otherwise FAILURE WorkerLostError, and the message is acked.
+  async #workerLost(job: Job, error: WorkerLostError, runtimeMs: number): Promise<void> {
+    if (requeuesOnWorkerLost(job, this.#ctx.app) && job.settlement === null) {
+      this.#ctx.logger.warn(`${errorText(error)}; the task's message was requeued`, job.attributes());
+      await job.settle("requeue");
       return;
     }
+    const { info, traceback } = workerLostFailure(error);
+    return this.#fail(job, error, info, traceback, runtimeMs);
+  }
+
+  async #handleError(job: Job, error: unknown, runtimeMs: number): Promise<void> {
+    const { logger } = this.#ctx;
+    if (error instanceof Retry) return this.#retry(job, error, runtimeMs);
+    if (error instanceof Reject) return this.#reject(job, error);
     if (error instanceof Ignore) {
       logger.debug("task ignored", job.attributes());
       await job.settle("ack");
       return;
     }
-    const { info, traceback } = errorToExceptionInfo(error);
+    const { info, traceback } = isSoftTimeLimitExceeded(error)
+      ? softTimeLimitFailure(error)
+      : errorToExceptionInfo(error);
     return this.#fail(job, error, info, traceback, runtimeMs);
+  }
+
+  // Celery stores nothing for Reject and drops or requeues the message. A message acked before the run
+  // (acks early, the default) is no longer the broker's to put back; Celery then loses it even with
+  // `requeue`, where tq publishes it again as it arrived, so `requeue` means the same in both modes.
+  async #reject(job: Job, reject: Reject): Promise<void> {
+    const { broker, logger, emit } = this.#ctx;
+    const { requeue } = reject;
+    logger.warn(`task rejected its message: ${reject.message}`, {
+      ...job.attributes(),
+      "tq.requeue": requeue,
+    });
+    emit("task-rejected", { ...job.info(), requeue, reason: reject.message });
+    if (job.settlement === null) {
+      await job.settle(requeue ? "requeue" : "reject");
+      return;
+    }
+    if (!requeue) return;
+    try {
+      await broker.publish(job.delivery.message, { exchange: "", routingKey: job.queue });
+      logger.info("rejected message was acknowledged before the run; published it again", job.attributes());
+    } catch (publishError) {
+      logger.error("rejected message was acknowledged before the run and could not be published again", {
+        ...job.attributes(),
+        error: publishError,
+      });
+    }
   }
 
   async #succeed(job: Job, value: unknown, runtimeMs: number): Promise<void> {
@@ -140,6 +213,7 @@ export class Executor {
       logger.info(`task succeeded in ${runtimeMs}ms`, { ...job.attributes(), "tq.runtime_ms": runtimeMs });
     }
     if (listens("task-succeeded")) emit("task-succeeded", { ...job.info(), result: value, runtimeMs });
+    this.#hooks.success(job, value);
     await job.settle("ack");
   }
 
@@ -158,6 +232,7 @@ export class Executor {
       error: error instanceof Error ? error : toError(error),
     });
     emit("task-failed", { ...job.info(), error, exception, runtimeMs });
+    this.#hooks.failure(job, error, exception, traceback);
     // A failed task is acked even when acks are late, as Celery's task_acks_on_failure_or_timeout.
     await job.settle("ack");
   }
@@ -185,6 +260,7 @@ export class Executor {
       "tq.retries": job.message.retries + 1,
     });
     emit("task-retried", { ...job.info(), error: plan.cause, eta: plan.eta });
+    this.#hooks.retry(job, plan.cause ?? retry, plan.eta);
     await job.settle("ack");
   }
 

@@ -1,6 +1,10 @@
 export type * from "./events.js";
 export type { WorkerOptions } from "./options.js";
 export * from "./pino-logger.js";
+export type { PoolChildSetup, PreloadModule, TransportModule } from "./pool/child-setup.js";
+export type { PoolName, PoolStats } from "./pool/pool.js";
+export type { PoolWorkerOptions } from "./pool/pool-options.js";
+export type { RateLimit } from "./rate-limit.js";
 export type { SignalHandlerOptions } from "./signals.js";
 export type { WorkerStats } from "./stats.js";
 export * from "./worker.js";

@@ -29,7 +29,11 @@ export class Job {
   #controller: AbortController | undefined;
   #aborted = false;
   #abortReason: unknown;
-  #onAbort: (() => void) | undefined;
+  // Set by a soft time limit: the signal fires, the run goes on.
+  #interrupted = false;
+  #interruptReason: unknown;
+  // Usually one listener (the run), two in the threads and processes pools (the run and its child).
+  #onAbort: (() => void)[] | undefined;
 
   constructor(delivery: Delivery, message: TaskMessage, task: Task, acksLate: boolean, logger: Logger) {
     this.delivery = delivery;
@@ -39,11 +43,15 @@ export class Job {
     this.#logger = logger;
   }
 
-  /** Aborted on the hard time limit or at the shutdown deadline; the task sees it as `request.signal`. */
+  /**
+   * The task's `request.signal`: aborted at its soft time limit ({@link interrupt}), or when its run
+   * ends for good ({@link abort}: hard time limit, revoke with terminate, shutdown deadline).
+   */
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#abortReason);
+      if (this.#interrupted) this.#controller.abort(this.#interruptReason);
+      else if (this.#aborted) this.#controller.abort(this.#abortReason);
     }
     return this.#controller.signal;
   }
@@ -58,13 +66,32 @@ export class Job {
     return this.#abortReason;
   }
 
-  /** Aborts the task's signal (once) and tells the run waiting on it ({@link whenAborted}). */
+  /**
+   * Ends the run for good (once): aborts the task's signal, unless a soft limit did already, and tells
+   * those waiting on it ({@link whenAborted}). The reason says what the worker does next:
+   * `TimeLimitExceeded` stores FAILURE, core `TaskRevokedError` stores REVOKED (`terminated`), a
+   * `TqError("TQ_ABORTED")` gives the message back. The threads and processes pools kill the child
+   * running the task.
+   */
   abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
-    this.#onAbort?.();
+    const listeners = this.#onAbort;
+    this.#onAbort = undefined;
+    for (const listener of listeners ?? []) listener();
+  }
+
+  /**
+   * Aborts the task's signal with `reason` (once) without ending the run: the soft time limit. The
+   * task may catch the reason and return normally.
+   */
+  interrupt(reason: unknown): void {
+    if (this.#interrupted || this.#aborted) return;
+    this.#interrupted = true;
+    this.#interruptReason = reason;
+    this.#controller?.abort(reason);
   }
 
   /** Calls `listener` when the job is aborted (at once if it was); returns a function that removes it. */
@@ -73,9 +100,11 @@ export class Job {
       listener();
       return () => {};
     }
-    this.#onAbort = listener;
+    this.#onAbort ??= [];
+    this.#onAbort.push(listener);
     return () => {
-      if (this.#onAbort === listener) this.#onAbort = undefined;
+      const index = this.#onAbort?.indexOf(listener) ?? -1;
+      if (index !== -1) this.#onAbort?.splice(index, 1);
     };
   }
 

@@ -1,14 +1,16 @@
 import { type App, defaultWorkerName, type Logger, TqError } from "@tq/core";
+import { type PoolWorkerOptions, type ResolvedPoolOptions, resolvePoolOptions } from "./pool/pool-options.js";
 
 /** Options of {@link createWorker}. Unset ones come from the app's configuration, as Celery's do. */
-export interface WorkerOptions {
+export interface WorkerOptions extends PoolWorkerOptions {
   /**
    * Queues to consume. Celery: `-Q` / `task_queues`.
    * @default [app.conf.taskDefaultQueue]
    */
   queues?: readonly string[];
   /**
-   * Tasks run at once. Celery: `worker_concurrency` / `-c`.
+   * Tasks run at once (and children started, in the `threads` and `processes` pools). Ignored by the
+   * `solo` pool (one) and with `autoscale`. Celery: `worker_concurrency` / `-c`.
    * @default app.conf.workerConcurrency
    */
   concurrency?: number;
@@ -57,12 +59,36 @@ export interface WorkerOptions {
    * @default 60_000
    */
   etaHoldHorizonMs?: number;
+  /**
+   * File that keeps the worker's revoked task ids across restarts (JSON, see the README's
+   * "Revocation"); `%n`, `%h`, `%d` and `%p` expand to the node name's parts as in Celery. Null keeps
+   * them in memory only. Celery: `--statedb` / `worker_state_db`.
+   * @default app.conf.workerStateDb
+   */
+  stateDb?: string | null;
+  /**
+   * Ignore every task's rate limit (`rateLimit`, `taskDefaultRateLimit`, and changes made at run time
+   * by {@link Worker.setRateLimit}). Celery: `worker_disable_rate_limits`.
+   * @default app.conf.workerDisableRateLimits
+   */
+  disableRateLimits?: boolean;
+  /**
+   * Seconds between the `worker-heartbeat` events sent on the broker's `celeryev` exchange, which
+   * Celery's monitors (Flower, `celery events`) use to see the worker alive. Celery: `--heartbeat-interval`.
+   * @default 2
+   */
+  heartbeatInterval?: number;
+  /** Send no `worker-online`/`worker-heartbeat`/`worker-offline` events. Celery: `--without-heartbeat`. @default false */
+  withoutHeartbeat?: boolean;
 }
 
 /** {@link WorkerOptions} with every default applied. */
 export interface ResolvedWorkerOptions {
   readonly queues: readonly string[];
+  /** The most tasks run at once (the autoscale maximum). */
   readonly concurrency: number;
+  /** Pool, autoscale, child limits and time limits. */
+  readonly pool: ResolvedPoolOptions;
   readonly prefetch: number;
   readonly hostname: string;
   readonly logger: Logger;
@@ -71,6 +97,11 @@ export interface ResolvedWorkerOptions {
   readonly deadLetterQueueFor: (queue: string) => string | null;
   readonly etaHoldLimit: number;
   readonly etaHoldHorizonMs: number;
+  /** State file path template, or null. */
+  readonly stateDb: string | null;
+  readonly disableRateLimits: boolean;
+  /** Seconds between heartbeats, or null for none. */
+  readonly heartbeatInterval: number | null;
 }
 
 const DEFAULT_ETA_HOLD_LIMIT = 1_000;
@@ -83,6 +114,7 @@ export function resolveWorkerOptions(app: App, options: WorkerOptions): Resolved
     throw configError("queues must list at least one non-empty queue name");
   }
   const concurrency = positiveInteger("concurrency", options.concurrency ?? app.conf.workerConcurrency);
+  const pool = resolvePoolOptions(app, options, concurrency);
   const multiplier = positiveInteger(
     "prefetchMultiplier",
     options.prefetchMultiplier ?? app.conf.workerPrefetchMultiplier,
@@ -101,15 +133,35 @@ export function resolveWorkerOptions(app: App, options: WorkerOptions): Resolved
   }
   return {
     queues,
-    concurrency,
-    prefetch: concurrency * multiplier,
+    concurrency: pool.maxConcurrency,
+    pool,
+    // Prefetch follows the most tasks run at once (the autoscale max), as Celery's does.
+    prefetch: pool.maxConcurrency * multiplier,
     hostname: options.hostname ?? defaultWorkerName(),
     logger: options.logger ?? app.logger,
     shutdownTimeoutMs,
     deadLetterQueueFor: (queue) => (deadLetter === undefined ? `${queue}.dead` : deadLetter),
     etaHoldLimit,
     etaHoldHorizonMs,
+    stateDb: stateDbOption(options.stateDb === undefined ? app.conf.workerStateDb : options.stateDb),
+    disableRateLimits: options.disableRateLimits ?? app.conf.workerDisableRateLimits,
+    heartbeatInterval: options.withoutHeartbeat ? null : heartbeatInterval(options.heartbeatInterval),
   };
+}
+
+function heartbeatInterval(value: number | undefined): number {
+  const seconds = value ?? 2;
+  if (!(seconds > 0 && Number.isFinite(seconds))) {
+    throw configError(`heartbeatInterval must be a finite number of seconds > 0, got ${seconds}`);
+  }
+  return seconds;
+}
+
+function stateDbOption(value: string | null): string | null {
+  if (value !== null && (typeof value !== "string" || value.trim() === "")) {
+    throw configError(`stateDb must be a file path or null, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 function positiveInteger(name: string, value: number): number {

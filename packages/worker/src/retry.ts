@@ -40,13 +40,16 @@ function isBrokerBookkeeping(key: string): boolean {
 /**
  * Decides a retry as Celery's `Task.retry` does: again while `retries < maxRetries` (the Retry's own
  * limit, else the task's, else 3; null means no limit), unless the cause is an `UnrecoverableError`.
- * A spent retry fails with its cause, or with `MaxRetriesExceededError` when it gave none.
+ * A spent retry fails with its cause (Celery's `exc`), or with `MaxRetriesExceededError` when it gave
+ * none.
  */
 export function planRetry(job: Job, retry: Retry): RetryPlan {
   const { message, task } = job;
-  const { cause, countdown, eta, maxRetries: own } = retry.options;
-  const maxRetries = own ?? (task.options.maxRetries === undefined ? 3 : task.options.maxRetries);
-  const spent = (maxRetries !== null && message.retries >= maxRetries) || cause instanceof UnrecoverableError;
+  const { countdown, eta, maxRetries: own } = retry.options;
+  const cause = retry.exc;
+  const maxRetries =
+    own !== undefined ? own : task.options.maxRetries === undefined ? 3 : task.options.maxRetries;
+  const spent = (maxRetries !== null && message.retries >= maxRetries) || isUnrecoverable(cause);
   if (spent) {
     if (cause !== undefined) return { kind: "fail", error: cause, ...errorToExceptionInfo(cause) };
     const text = `Can't retry ${message.task}[${message.id}] args:${message.argsrepr} kwargs:${message.kwargsrepr}`;
@@ -101,4 +104,11 @@ export async function republishForRetry(app: App, job: Job, eta: Date): Promise<
   if (timeLimit !== null) options.timeLimit = timeLimit;
   if (softTimeLimit !== null) options.softTimeLimit = softTimeLimit;
   await app.sendTask(message.task, message.args, message.kwargs, options).sent;
+}
+
+// By name too: an error rebuilt after crossing a thread or process boundary keeps its name only.
+function isUnrecoverable(error: unknown): boolean {
+  return (
+    error instanceof UnrecoverableError || (error instanceof Error && error.name === "UnrecoverableError")
+  );
 }

@@ -4,7 +4,8 @@ import type { Logger } from "@tq/core";
 export interface SignalHandlerOptions {
   /**
    * Call `process.exit()` once the worker stopped, instead of only setting `process.exitCode` and
-   * letting the event loop empty.
+   * letting the event loop empty. The process exits anyway when the stop gave up on running tasks
+   * (cold shutdown, or the shutdown timeout passed), so they do not go on in the background.
    * @default false
    */
   exit?: boolean;
@@ -13,14 +14,18 @@ export interface SignalHandlerOptions {
 /** The part of a worker the signal handlers drive. */
 export interface Stoppable {
   stop(options?: { timeoutMs?: number }): Promise<void>;
+  /** Tasks the stop gave up on while they still ran. */
+  readonly abandoned: number;
 }
 
-const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGQUIT"] as const;
 
 /**
- * Stops the worker gracefully on SIGINT or SIGTERM; a second signal stops it at once (running tasks
- * are aborted and their messages given back). Returns a function that removes the handlers; they are
- * also removed once the worker stopped, so a later signal acts as Node's default again.
+ * Celery's shutdowns: SIGTERM or SIGINT (Ctrl-C) start a warm shutdown (no new tasks, running ones
+ * finish within the shutdown timeout); SIGQUIT, or a second SIGTERM/SIGINT, a cold one (running tasks
+ * are aborted at once and their messages given back: requeued, or published again if acked early).
+ * Returns a function that removes the handlers; they are also removed once the worker stopped, so a
+ * later signal acts as Node's default again.
  */
 export function installSignalHandlers(
   worker: Stoppable,
@@ -34,20 +39,34 @@ export function installSignalHandlers(
   const finish = (code: number): void => {
     remove();
     process.exitCode = code;
-    if (options.exit) process.exit(code);
+    // A task given up on may still be running (a JavaScript promise cannot be stopped), and its message
+    // is back in the queue for another worker: the process exits so that it does not go on here too.
+    if (options.exit || worker.abandoned > 0) process.exit(code);
   };
   function onSignal(signal: NodeJS.Signals): void {
     received += 1;
+    const cold = signal === "SIGQUIT" || received > 1;
+    if (cold) {
+      logger.warn(
+        `received ${signal}; cold shutdown: aborting running tasks and giving their messages back`,
+        {
+          "tq.signal": signal,
+        },
+      );
+    } else {
+      logger.info(
+        `received ${signal}; warm shutdown: running tasks may finish (send it again to stop at once)`,
+        {
+          "tq.signal": signal,
+        },
+      );
+    }
+    // Only the first signal's handler reports how the stop ended.
     if (received > 1) {
-      logger.warn(`received ${signal} again; stopping now`, { "tq.signal": signal });
-      // The first signal's handler reports how the stop ended.
       worker.stop({ timeoutMs: 0 }).catch(() => {});
       return;
     }
-    logger.info(`received ${signal}; stopping gracefully (send it again to stop at once)`, {
-      "tq.signal": signal,
-    });
-    worker.stop().then(
+    worker.stop(cold ? { timeoutMs: 0 } : {}).then(
       () => finish(0),
       (error: unknown) => {
         logger.error("worker did not stop cleanly", { error });

@@ -1,13 +1,17 @@
 import { EventEmitter } from "node:events";
 import {
   type App,
+  type Broker,
   type Consumer,
   type Delivery,
   isLevelEnabled,
   type Logger,
+  pidboxExchange,
   type Serializer,
   TqError,
 } from "@tq/core";
+import { controlCommands } from "./control/control-commands.js";
+import { PidboxNode } from "./control/pidbox-node.js";
 import { DeadLetters } from "./dead-letters.js";
 import { Deferrer } from "./defer.js";
 import { EtaGate } from "./eta-gate.js";
@@ -16,12 +20,18 @@ import { Executor, isExpired } from "./executor.js";
 import { acceptedSerializers, inspectDelivery } from "./intake.js";
 import { Job } from "./job.js";
 import { type ResolvedWorkerOptions, resolveWorkerOptions, type WorkerOptions } from "./options.js";
+import { Autoscaler } from "./pool/autoscaler.js";
+import { createPool } from "./pool/create-pool.js";
+import type { Pool, PoolStats } from "./pool/pool.js";
+import { checkTaskRateLimits, type RateLimit, rateLimitChange, taskRateLookup } from "./rate-limit.js";
 import { type RejectionContext, rejectMessage } from "./reject-message.js";
 import { ResultWriter } from "./result-writer.js";
+import { Revocations } from "./revocation/revocations.js";
 import { Scheduler } from "./scheduler.js";
 import { installSignalHandlers, type SignalHandlerOptions } from "./signals.js";
 import type { WorkerStats } from "./stats.js";
 import { setLongTimeout } from "./timers.js";
+import { WorkerHeartbeat } from "./worker-events.js";
 
 /** Options of {@link Worker.stop}. */
 export interface StopOptions {
@@ -35,10 +45,11 @@ type WorkerState = "created" | "starting" | "running" | "stopping" | "stopped";
  * Consumes task messages and runs them: Celery's worker for tq. Create it with {@link createWorker},
  * then `await worker.start()`. Listen to its {@link WorkerEvents} with `worker.on(...)`.
  *
- * A JavaScript task cannot be killed from outside: at its hard time limit, or at the shutdown deadline,
- * the worker aborts the task's `currentTask().signal`, frees its slot and moves on, and the promise
- * may keep running in the background until the task notices the signal. Pass the signal to `fetch`,
- * timers and drivers so that it does.
+ * In the `async` and `solo` pools a JavaScript task cannot be killed from outside: at its hard time
+ * limit, or at the shutdown deadline, the worker aborts the task's `currentTask().signal`, frees its
+ * slot and moves on, and the promise may keep running in the background until the task notices the
+ * signal. Pass the signal to `fetch`, timers and drivers so that it does. The `threads` and
+ * `processes` pools kill the thread or process running the task.
  */
 export class Worker extends EventEmitter<WorkerEvents> {
   /** The worker's node name, e.g. `celery@host`. */
@@ -53,6 +64,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #results: ResultWriter;
   readonly #scheduler: Scheduler;
   readonly #background = new Set<Promise<unknown>>();
+  readonly #revocations: Revocations;
+  #pidbox: PidboxNode | undefined;
   #state: WorkerState = "created";
   #executor: Executor | undefined;
   #etaGate: EtaGate | undefined;
@@ -64,6 +77,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #deadlineAt = Number.POSITIVE_INFINITY;
   #onDeadlineChange: (() => void) | undefined;
   #keepAlive: NodeJS.Timeout | undefined;
+  #heartbeat: WorkerHeartbeat | undefined;
+  #abandoned = 0;
+  #pool: Pool | undefined;
+  #autoscaler: Autoscaler | undefined;
 
   constructor(app: App, options: WorkerOptions = {}) {
     super();
@@ -75,11 +92,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#serializers = acceptedSerializers(app);
     this.#results = new ResultWriter(app, this.hostname, this.#logger);
     this.#scheduler = new Scheduler(
-      this.#options.concurrency,
+      this.#options.pool.initialConcurrency,
       (job) => this.#executor!.execute(job),
       (error, job) =>
         this.#logger.error("unexpected error while running a task", { ...job.attributes(), error }),
+      this.#options.disableRateLimits
+        ? undefined
+        : { rateFor: taskRateLookup(app, this.#logger), bypass: isExpired },
     );
+    checkTaskRateLimits(app);
+    this.#revocations = new Revocations({
+      hostname: this.hostname,
+      logger: this.#logger,
+      stateDb: this.#options.stateDb,
+    });
+    this.#revocations.attach({
+      takePending: (match) => this.#scheduler.takeMatching(match),
+      running: () => this.#scheduler.running,
+      discard: (job) => void this.#track(this.#executor!.discardRevoked(job)),
+    });
+  }
+
+  /** Running tasks that stop() gave up on at its deadline (their messages were given back). */
+  get abandoned(): number {
+    return this.#abandoned;
   }
 
   /** How many tasks are running now. */
@@ -94,10 +130,36 @@ export class Worker extends EventEmitter<WorkerEvents> {
       running: scheduler.running.size,
       waiting: scheduler.waiting,
       held: scheduler.held,
+      rateLimited: scheduler.rateLimited,
       heldPeak: scheduler.heldPeak,
       etaHoldCapacity: this.#etaGate?.capacity ?? holdBound(this.#options),
       deferred: this.#deferrer?.deferred ?? 0,
+      pool: this.#poolStats(),
     };
+  }
+
+  #poolStats(): PoolStats {
+    const { name, maxConcurrency } = this.#options.pool;
+    const now = this.#pool?.stats() ?? { implementation: name, processes: [], busy: 0, replaced: 0 };
+    return { ...now, maxConcurrency, concurrency: this.#scheduler.concurrency };
+  }
+
+  /**
+   * Changes the rate limit of a task on this worker (`"10/s"`, `"100/m"`, `"1000/h"`, a number per
+   * second; null or `"0"` removes it), for its messages already waiting for their turn too. It lasts
+   * for the worker's life and has no effect with `disableRateLimits`. Celery's `rate_limit` control
+   * command (`app.control.rate_limit(...)`).
+   * @throws TqError `TQ_CONFIG` for a task not registered here (Celery replies "unknown task") or a
+   *   value that is not a rate.
+   */
+  setRateLimit(taskName: string, rate: RateLimit): void {
+    const perSecond = rateLimitChange(this.app, taskName, rate);
+    this.#scheduler.setRateLimit(taskName, perSecond);
+    this.#logger.info(perSecond === 0 ? "rate limit removed" : "rate limit changed", {
+      "tq.task_name": taskName,
+      "tq.rate_limit": perSecond === 0 ? "none" : String(rate),
+      "tq.rate_limits_disabled": this.#options.disableRateLimits,
+    });
   }
 
   /** Connects the broker (and the result backend, if any), declares and consumes the queues, then emits `ready`. */
@@ -142,6 +204,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   async #start(): Promise<void> {
     this.#state = "starting";
+    // Tasks registered since the worker was created are checked too, before anything connects.
+    checkTaskRateLimits(this.app);
+    // Revoked ids saved by the last run (--statedb) apply before the first message is taken.
+    await this.#revocations.load();
     const { queues, concurrency, prefetch } = this.#options;
     await this.app.connect();
     const broker = await this.app.getBroker();
@@ -156,10 +222,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const hold = (job: Job): void => this.#scheduler.add(job);
     this.#deferrer = new Deferrer({ broker, logger: this.#logger, emit, hold, stopping });
     const common = { logger: this.#logger, results: this.#results, emit };
-    this.#executor = new Executor({ ...common, app: this.app, broker, hostname: this.hostname, listens });
+    const pool = await this.#startPool();
+    this.#executor = new Executor({
+      ...common,
+      app: this.app,
+      broker,
+      hostname: this.hostname,
+      listens,
+      pool,
+      timeLimits: this.#options.pool.timeLimits,
+      isRevoked: (taskId) => this.#revocations.has(taskId),
+    });
     const deadLetters = new DeadLetters(broker, this.#logger, this.#options.deadLetterQueueFor);
     this.#rejectionContext = { ...common, deadLetters };
     await broker.declareQueues?.(queues.map((name) => ({ name })));
+    await this.#startRemoteControl(broker);
     this.#consumer = await broker.consume(queues, (delivery) => this.#onDelivery(delivery), { prefetch });
     if (this.#state !== "starting") return;
     this.#state = "running";
@@ -170,10 +247,61 @@ export class Worker extends EventEmitter<WorkerEvents> {
       "tq.hostname": this.hostname,
       "tq.queues": queues.join(","),
       "tq.concurrency": concurrency,
+      "tq.pool": pool.name,
       "tq.prefetch": prefetch,
       "tq.eta_hold_capacity": this.#etaGate.capacity,
     });
+    this.#autoscaler?.start();
     this.#emit("ready");
+    this.app.signals.emit("workerReady", { hostname: this.hostname, queues: this.queues }, this.#logger);
+    await this.#startHeartbeat(broker);
+  }
+
+  // The children of a threads/processes pool load the app before the first message is taken, so that an
+  // app module they cannot load fails start() rather than every task.
+  async #startPool(): Promise<Pool> {
+    await this.#pool?.close();
+    const pool = createPool(this.#options.pool, this.#logger);
+    this.#pool = pool;
+    try {
+      await pool.start();
+    } catch (error) {
+      this.#pool = undefined;
+      await pool.close();
+      throw error;
+    }
+    const { autoscale } = this.#options.pool;
+    if (autoscale) {
+      const resizePool = (size: number): void => pool.resize(size);
+      this.#autoscaler = new Autoscaler(autoscale, this.#scheduler, resizePool, this.#logger);
+    }
+    return pool;
+  }
+
+  // Listens to `<controlExchange>.pidbox` (revoke, rate_limit) before consuming, so that a revoke sent
+  // once the worker is ready reaches it. Brokers without broadcast (SQS) have no remote control.
+  async #startRemoteControl(broker: Broker): Promise<void> {
+    await this.#pidbox?.stop();
+    const target = {
+      revocations: this.#revocations,
+      setRateLimit: (taskName: string, rate: RateLimit) => this.setRateLimit(taskName, rate),
+    };
+    this.#pidbox = new PidboxNode({
+      broker,
+      exchange: pidboxExchange(this.app.conf.controlExchange),
+      hostname: this.hostname,
+      logger: this.#logger,
+      commands: controlCommands(target, this.#logger),
+    });
+    await this.#pidbox.start();
+  }
+
+  async #startHeartbeat(broker: Broker): Promise<void> {
+    const freq = this.#options.heartbeatInterval;
+    if (freq === null) return;
+    const load = () => ({ active: this.#scheduler.running.size, processed: this.#scheduler.completed });
+    this.#heartbeat = new WorkerHeartbeat(broker, this.hostname, freq, load, this.#logger);
+    await this.#heartbeat.start();
   }
 
   async #stop(): Promise<void> {
@@ -188,10 +316,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (!(await this.#runningFinishedBeforeDeadline())) {
       this.#logger.warn("shutdown deadline passed; aborting running tasks", { "tq.active": this.active });
       const reason = new TqError("TQ_ABORTED", "the worker is shutting down", { component: "worker" });
+      this.#abandoned += this.#scheduler.running.size;
       for (const job of this.#scheduler.running) job.abort(reason);
       await this.#scheduler.whenIdle();
     }
+    this.#autoscaler?.stop();
+    // The tasks ended or were given back: their threads and processes may go.
+    await this.#pool
+      ?.close()
+      .catch((error: unknown) => this.#logger.error("could not close the pool", { error }));
+    await this.#pidbox
+      ?.stop()
+      .catch((error: unknown) =>
+        this.#logger.error("could not stop listening for remote control", { error }),
+      );
     await Promise.allSettled([...this.#background]);
+    await this.#revocations.flush();
+    await this.#heartbeat?.stop();
+    // Celery's worker_shutdown: the tasks are done, the app's connections still open.
+    this.app.signals.emit("workerShutdown", { hostname: this.hostname, queues: this.queues }, this.#logger);
     await this.app
       .close()
       .catch((error: unknown) => this.#logger.error("could not close the app", { error }));
@@ -227,6 +370,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const { message, task } = intake;
     const acksLate = task.options.acksLate ?? this.app.conf.taskAcksLate;
     const job = new Job(delivery, message, task, acksLate, this.#logger);
+    // As Celery: a revoked task is dropped at arrival, before its ETA and without task-received.
+    if (this.#revocations.has(message.id)) return this.#track(this.#executor!.discardRevoked(job));
     if (!isExpired(job)) {
       const decision = this.#etaGate!.decide(message.eta, this.#scheduler.held);
       if (decision.kind === "defer") return this.#track(this.#deferrer!.defer(job, decision.deliverAt));

@@ -53,6 +53,6 @@ describe("a worker's per-task work", () => {
     await worker.start();
     await expect(slow.delay().get({ timeout: 5 })).rejects.toThrow(/TimeLimitExceeded/);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(String(aborted)).toMatch(/time limit of 0.2s/);
+    expect(String(aborted)).toMatch(/TimeLimitExceeded\(0\.2\)/);
   });
 });

@@ -1,4 +1,4 @@
-import { currentTask, Ignore, Retry, UnrecoverableError } from "@tq/core";
+import { currentTask, Ignore, Reject, Retry, UnrecoverableError } from "@tq/core";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TaskRetriedEvent } from "../src/index.js";
 import { cleanUp, makeHarness } from "./helpers.js";
@@ -139,4 +139,171 @@ describe("Retry", () => {
     expect(await backend.get(ignored.id)).toBeNull();
     expect(server.inFlightCount("celery") + server.readyCount("celery")).toBe(0);
   });
+});
+
+class Flaky extends Error {
+  override name = "Flaky";
+}
+
+describe("task.retry()", () => {
+  it("retries with countdown, then fails with exc once its maxRetries is spent", async () => {
+    const { app, worker, backend } = makeHarness();
+    const runs: number[] = [];
+    const retried: TaskRetriedEvent[] = [];
+    worker.on("task-retried", (event) => retried.push(event));
+    const flaky = app.task("tasks.flaky", () => {
+      runs.push(currentTask()!.retries);
+      throw flaky.retry({ exc: new Flaky("down"), countdown: 0.05, maxRetries: 2 });
+    });
+    await worker.start();
+    const result = flaky.delay();
+    await expect(result.get({ timeoutMs: 5_000 })).rejects.toMatchObject({ excType: "Flaky" });
+    expect(runs).toEqual([0, 1, 2]);
+    expect(retried.map((event) => (event.error as Error).message)).toEqual(["down", "down"]);
+    expect(await backend.get(result.id)).toMatchObject({
+      status: "FAILURE",
+      result: { exc_type: "Flaky", exc_message: ["down"] },
+    });
+  });
+
+  it("retries at the eta it is given", async () => {
+    const { app, worker } = makeHarness();
+    const etas: Date[] = [];
+    worker.on("task-retried", (event) => etas.push(event.eta));
+    const eta = new Date(Date.now() + 150);
+    let ranAt = 0;
+    const later = app.task("tasks.later", () => {
+      if (currentTask()!.retries === 0) throw later.retry({ eta });
+      ranAt = Date.now();
+      return "done";
+    });
+    await worker.start();
+    expect(await later.delay().get({ timeoutMs: 5_000 })).toBe("done");
+    expect(etas).toEqual([eta]);
+    expect(ranAt).toBeGreaterThanOrEqual(eta.getTime());
+  });
+
+  it("shows RETRY through AsyncResult.state() between runs", async () => {
+    const { app, worker } = makeHarness();
+    let release = (): void => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const waiting = app.task("tasks.waiting", async () => {
+      if (currentTask()!.retries === 0) throw waiting.retry({ countdown: 0, exc: new Flaky("once") });
+      await released;
+      return "ok";
+    });
+    await worker.start();
+    const result = waiting.delay();
+    await expect.poll(() => result.state(), { timeout: 5_000 }).toBe("RETRY");
+    release();
+    expect(await result.get({ timeoutMs: 5_000 })).toBe("ok");
+    expect(await result.state()).toBe("SUCCESS");
+  });
+});
+
+describe("autoretryFor", () => {
+  it("retries a matching error until the task succeeds", async () => {
+    const { app, worker } = makeHarness();
+    const runs: number[] = [];
+    const task = app.task(
+      "tasks.auto",
+      () => {
+        const { retries } = currentTask()!;
+        runs.push(retries);
+        if (retries < 2) throw new Flaky(`attempt ${retries}`);
+        return retries;
+      },
+      { autoretryFor: [Flaky], retryKwargs: { countdown: 0 } },
+    );
+    await worker.start();
+    expect(await task.delay().get({ timeoutMs: 5_000 })).toBe(2);
+    expect(runs).toEqual([0, 1, 2]);
+  });
+
+  it("fails with the original error once retryKwargs.maxRetries is spent", async () => {
+    const { app, worker, backend } = makeHarness();
+    let runs = 0;
+    const task = app.task(
+      "tasks.auto",
+      () => {
+        runs += 1;
+        throw new Flaky("still down");
+      },
+      { autoretryFor: [(error) => error instanceof Flaky], retryKwargs: { countdown: 0, maxRetries: 1 } },
+    );
+    await worker.start();
+    const result = task.delay();
+    await expect(result.get({ timeoutMs: 5_000 })).rejects.toMatchObject({ excType: "Flaky" });
+    expect(runs).toBe(2);
+    expect((await backend.get(result.id))?.result).toMatchObject({
+      exc_type: "Flaky",
+      exc_message: ["still down"],
+    });
+  });
+
+  it("does not retry what dontAutoretryFor names, nor a call whose arguments do not fit", async () => {
+    const { app, worker } = makeHarness();
+    let runs = 0;
+    const task = app.task(
+      "tasks.auto",
+      (_x: number) => {
+        runs += 1;
+        throw new RangeError("no");
+      },
+      { autoretryFor: [Error], dontAutoretryFor: [RangeError], retryKwargs: { countdown: 0 } },
+    );
+    await worker.start();
+    await expect(task.delay(1).get({ timeoutMs: 5_000 })).rejects.toMatchObject({ excType: "RangeError" });
+    expect(runs).toBe(1);
+    const retried: unknown[] = [];
+    worker.on("task-retried", (event) => retried.push(event));
+    const unfit = app.sendTask("tasks.auto", [], { y: 2 });
+    await expect(unfit.get({ timeoutMs: 5_000 })).rejects.toMatchObject({ excType: "TypeError" });
+    expect(retried).toEqual([]);
+    expect(runs).toBe(1);
+  });
+});
+
+describe("Reject", () => {
+  for (const acksLate of [true, false]) {
+    it(`with requeue runs the task again (acksLate: ${acksLate})`, async () => {
+      const { app, worker, server } = makeHarness();
+      let runs = 0;
+      const task = app.task(
+        "tasks.bounce",
+        () => {
+          runs += 1;
+          if (runs === 1) throw new Reject("not now", { requeue: true });
+          return "second";
+        },
+        { acksLate },
+      );
+      await worker.start();
+      expect(await task.delay().get({ timeoutMs: 5_000 })).toBe("second");
+      expect(runs).toBe(2);
+      await expect.poll(() => server.inFlightCount("celery") + server.readyCount("celery")).toBe(0);
+    });
+
+    it(`without requeue drops the message and stores nothing (acksLate: ${acksLate})`, async () => {
+      const { app, worker, backend, server } = makeHarness({ worker: { concurrency: 1 } });
+      let runs = 0;
+      const task = app.task(
+        "tasks.drop",
+        () => {
+          runs += 1;
+          throw new Reject("bad message");
+        },
+        { acksLate },
+      );
+      const next = app.task("tasks.next", () => 1);
+      await worker.start();
+      const dropped = task.delay();
+      await next.delay().get({ timeoutMs: 5_000 });
+      expect(runs).toBe(1);
+      expect(await backend.get(dropped.id)).toBeNull();
+      await expect.poll(() => server.inFlightCount("celery") + server.readyCount("celery")).toBe(0);
+    });
+  }
 });

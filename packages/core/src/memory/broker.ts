@@ -1,5 +1,6 @@
 import type {
   BroadcastHandler,
+  BroadcastOptions,
   Broker,
   BrokerCapabilities,
   ConsumeOptions,
@@ -148,7 +149,7 @@ export class MemoryBroker implements Broker {
   }
 
   /** Sends a copy to every subscriber of the exchange (on any broker of this server) and its bound queues. */
-  async broadcast(exchange: string, message: TransportMessage): Promise<void> {
+  async broadcast(exchange: string, message: TransportMessage, _options?: BroadcastOptions): Promise<void> {
     this.#assertOpen();
     assertNamedExchange(exchange);
     this.#engine.broadcast(exchange, cloneMessage(message), this.#logger);

@@ -83,3 +83,24 @@ app.task(
   },
   { acksLate: true },
 );
+
+/** A failure tasks.retry_twice retries by itself (`autoretryFor`). */
+export class ServiceUnavailable extends Error {
+  override name = "ServiceUnavailable";
+}
+
+/** Fails twice with ServiceUnavailable, retried by `autoretryFor`, then returns how often it was retried. */
+app.task(
+  "tasks.retry_twice",
+  () => {
+    const retries = currentTask()?.retries ?? 0;
+    if (retries < 2) throw new ServiceUnavailable(`attempt ${retries}`);
+    return retries;
+  },
+  { autoretryFor: [ServiceUnavailable], retryKwargs: { countdown: 0.1 } },
+);
+
+/** Always asks for a retry with a TypeError: once its one retry is spent, Python gets that TypeError. */
+const retrySpent = app.task("tasks.retry_spent", (message: string = "still failing") => {
+  throw retrySpent.retry({ exc: new TypeError(message), countdown: 0.1, maxRetries: 1 });
+});

@@ -1,0 +1,94 @@
+import { type App, type Logger, type Task, TqError } from "@tq/core";
+
+/** A rate limit as tasks and app settings give it: `"10/s"`, `"100/m"`, `"1000/h"`, a number per second, or none. */
+export type RateLimit = string | number | null | undefined;
+
+// Python's float() syntax (digits, a fraction, an exponent; spaces around), which Celery's rate() uses.
+const NUMBER = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+const SECONDS_PER_UNIT: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600 };
+
+/**
+ * Tasks per second allowed by a rate limit, 0 meaning no limit: Celery's `celery.utils.time.rate()`.
+ * `"100/m"` is 100 per minute, `"0.5/s"` one every two seconds, `"10"` (no unit) 10 per second, and
+ * null, `""`, `"0"` or `0` is no limit. Anything else — an unknown unit, a number Python's `float()`
+ * would refuse, a negative or infinite rate — throws a `TQ_CONFIG` TqError naming `subject` and the value.
+ */
+export function parseRateLimit(value: RateLimit, subject: string): number {
+  if (value === null || value === undefined || value === "") return 0;
+  let perSecond = Number.NaN;
+  if (typeof value === "number") {
+    perSecond = value;
+  } else if (typeof value === "string") {
+    // As Python's str.partition: the unit is everything after the first "/", and "10/" means per second.
+    const slash = value.indexOf("/");
+    const count = slash === -1 ? value : value.slice(0, slash);
+    const unit = slash === -1 ? "" : value.slice(slash + 1);
+    const seconds = SECONDS_PER_UNIT[unit || "s"];
+    if (seconds !== undefined && NUMBER.test(count)) perSecond = Number(count) / seconds;
+  }
+  if (!(Number.isFinite(perSecond) && perSecond >= 0)) {
+    throw new TqError(
+      "TQ_CONFIG",
+      `invalid rate limit ${describe(value)} of ${subject}: expected "<n>/s", "<n>/m", "<n>/h" or a number of tasks per second (≥ 0), or null for none`,
+      { component: "worker" },
+    );
+  }
+  return perSecond;
+}
+
+/**
+ * The rate limit a task runs under, in tasks per second (0 for none): its `rateLimit` option, else the
+ * app's `taskDefaultRateLimit` (Celery's `rate_limit` and `task_default_rate_limit`). Throws `TQ_CONFIG`
+ * naming the task and the value when the value is not a rate.
+ */
+export function taskRateLimit(task: Task, app: App): number {
+  const own = task.options.rateLimit;
+  if (own !== undefined) return parseRateLimit(own, `task "${task.name}"`);
+  return parseRateLimit(
+    app.conf.taskDefaultRateLimit,
+    `task "${task.name}" (from the app's taskDefaultRateLimit)`,
+  );
+}
+
+/** Checks every registered task's rate limit; throws `TQ_CONFIG` naming the first task with a bad one. */
+export function checkTaskRateLimits(app: App): void {
+  for (const task of app.tasks.values()) taskRateLimit(task, app);
+}
+
+/**
+ * The rate of a task by name, for the worker's limiter, which must not throw while it takes a message:
+ * a task registered after the worker started was not checked, so a bad value of its own is logged and
+ * the task runs without a limit.
+ */
+export function taskRateLookup(app: App, logger: Logger): (taskName: string) => number {
+  return (taskName) => {
+    const task = app.tasks.get(taskName);
+    if (!task) return 0;
+    try {
+      return taskRateLimit(task, app);
+    } catch (error) {
+      logger.error("ignoring an invalid rate limit", { "tq.task_name": taskName, error });
+      return 0;
+    }
+  };
+}
+
+/**
+ * The new rate, in tasks per second, of a run-time change to a task's rate limit. Throws `TQ_CONFIG`
+ * for a task not registered on this app (Celery's control command replies "unknown task") or a value
+ * that is not a rate.
+ */
+export function rateLimitChange(app: App, taskName: string, rate: RateLimit): number {
+  if (!app.tasks.has(taskName)) {
+    throw new TqError("TQ_CONFIG", `cannot set the rate limit of unknown task "${taskName}"`, {
+      component: "worker",
+    });
+  }
+  return parseRateLimit(rate, `task "${taskName}"`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number") return String(value);
+  return `${typeof value} ${String(value)}`;
+}
