@@ -62,7 +62,7 @@ describe("tq control", () => {
     );
     const rate = await runCli(["control", "rate_limit", ...app, "tasks.add", "10/d"]);
     expect(rate.code).toBe(1);
-    expect(rate.stderr).toMatch(/rate limit "10\/d" is not/);
+    expect(rate.stderr).toMatch(/invalid rate limit "10\/d"/);
   });
 
   it("reports an unknown control command as commander does, in one line", async () => {

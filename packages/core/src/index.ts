@@ -12,6 +12,7 @@ export * from "./memory/index.js";
 export * from "./message/index.js";
 export * from "./node-name.js";
 export * from "./python-repr.js";
+export * from "./rate-limit.js";
 export * from "./registry.js";
 export type * from "./result-backend.js";
 export * from "./routing.js";

@@ -368,7 +368,7 @@ describe("app.control", () => {
       [() => app.control.revoke("t", { signal: "SIGNOPE" }), /signal name/],
       [() => app.control.revoke("t", { destination: [] }), /at least one node/],
       [() => app.control.revoke("t", { pattern: "(", matcher: "pcre" }), /not a regular expression/],
-      [() => app.control.rateLimit("tasks.add", "10/d"), /is not/],
+      [() => app.control.rateLimit("tasks.add", "10/d"), /invalid rate limit/],
       [() => app.control.rateLimit("", "10/s"), /task name/],
     ];
     for (const [call, text] of bad) {

@@ -32,8 +32,9 @@ export class Job {
   // Set by a soft time limit: the signal fires, the run goes on.
   #interrupted = false;
   #interruptReason: unknown;
-  // Usually one listener (the run), two in the threads and processes pools (the run and its child).
-  #onAbort: (() => void)[] | undefined;
+  // Usually one listener (the run); the threads and processes pools add one (the child to kill).
+  #onAbort: (() => void) | undefined;
+  #moreOnAbort: (() => void)[] | undefined;
 
   constructor(delivery: Delivery, message: TaskMessage, task: Task, acksLate: boolean, logger: Logger) {
     this.delivery = delivery;
@@ -78,9 +79,12 @@ export class Job {
     this.#aborted = true;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
-    const listeners = this.#onAbort;
+    const first = this.#onAbort;
+    const more = this.#moreOnAbort;
     this.#onAbort = undefined;
-    for (const listener of listeners ?? []) listener();
+    this.#moreOnAbort = undefined;
+    first?.();
+    for (const listener of more ?? []) listener();
   }
 
   /**
@@ -100,11 +104,16 @@ export class Job {
       listener();
       return () => {};
     }
-    this.#onAbort ??= [];
-    this.#onAbort.push(listener);
+    if (!this.#onAbort) {
+      this.#onAbort = listener;
+    } else {
+      this.#moreOnAbort ??= [];
+      this.#moreOnAbort.push(listener);
+    }
     return () => {
-      const index = this.#onAbort?.indexOf(listener) ?? -1;
-      if (index !== -1) this.#onAbort?.splice(index, 1);
+      if (this.#onAbort === listener) this.#onAbort = undefined;
+      const index = this.#moreOnAbort?.indexOf(listener) ?? -1;
+      if (index !== -1) this.#moreOnAbort?.splice(index, 1);
     };
   }
 

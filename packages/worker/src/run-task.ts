@@ -44,8 +44,12 @@ export function runTask(
   if (job.aborted) return Promise.resolve(abortOutcome(job.abortReason));
   const { hard, soft } = limits;
   let stopListening = (): void => {};
-  const aborted = new Promise<TaskOutcome>((resolve) => {
+  // One promise settled by whichever comes first: the pool's outcome or the abort.
+  const outcome = new Promise<TaskOutcome>((resolve) => {
     stopListening = job.whenAborted(() => resolve(abortOutcome(job.abortReason)));
+    pool
+      .run(job, request, { softTimeLimit: pool.inline ? null : soft })
+      .then(resolve, (error: unknown) => resolve({ kind: "error", error }));
   });
   const cancelHard =
     hard === null ? () => {} : setLongTimeout(() => job.abort(new TimeLimitExceeded(hard)), hard * 1000);
@@ -53,8 +57,7 @@ export function runTask(
     soft === null || !pool.inline
       ? () => {}
       : setLongTimeout(() => job.interrupt(new SoftTimeLimitExceeded(soft)), soft * 1000);
-  const ran = pool.run(job, request, { softTimeLimit: pool.inline ? null : soft });
-  return Promise.race([ran, aborted]).finally(() => {
+  return outcome.finally(() => {
     cancelHard();
     cancelSoft();
     stopListening();

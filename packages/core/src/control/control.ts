@@ -1,6 +1,7 @@
 import { constants } from "node:os";
 import type { Broker } from "../broker.js";
 import { TqError } from "../errors.js";
+import { parseRateLimit } from "../rate-limit.js";
 import { LamportClock } from "./lamport-clock.js";
 import { type ControlRequest, encodeControlRequest, pidboxExchange } from "./pidbox-message.js";
 
@@ -36,7 +37,6 @@ export interface ControlSource {
 
 /** How long kombu's broadcast waits for replies by default: the `expires` header is now + this. */
 const DEFAULT_TIMEOUT_SECONDS = 1;
-const RATE = /^\d+(?:\.\d+)?(?:\/[smh])?$/;
 
 /**
  * Remote control of workers over the broker's broadcast (Celery's `app.control`): commands go to the
@@ -85,11 +85,14 @@ export class Control {
    * Changes a task type's rate limit on the workers at run time (Celery's `app.control.rate_limit`):
    * `"10/s"`, `"100/m"`, `"1000/h"`, a number of tasks per second (`"5"`), or null for no limit.
    */
-  async rateLimit(taskName: string, rate: string | null, options: ControlTargetOptions = {}): Promise<void> {
+  async rateLimit(
+    taskName: string,
+    rate: string | number | null,
+    options: ControlTargetOptions = {},
+  ): Promise<void> {
     if (typeof taskName !== "string" || taskName === "") throw configError("rateLimit needs a task name");
-    if (rate !== null && !RATE.test(rate)) {
-      throw configError(`rate limit "${rate}" is not "<n>", "<n>/s", "<n>/m" or "<n>/h"`);
-    }
+    // The same check as the workers', so that nothing is broadcast that they would refuse.
+    parseRateLimit(rate, `task "${taskName}"`);
     await this.broadcast("rate_limit", { task_name: taskName, rate_limit: rate }, options);
   }
 
