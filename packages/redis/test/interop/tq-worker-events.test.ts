@@ -1,25 +1,23 @@
 /**
  * Python Celery's event receiver and monitor state (what Flower and `celery events` use) see a tq
- * worker through one Redis (DB 15): its worker-online, worker-heartbeat and worker-offline events arrive
+ * worker through one Redis (DB 10, shared with the other interop files: only channels and its own queue): its worker-online, worker-heartbeat and worker-offline events arrive
  * on Celery's channels with Celery's fields, and Celery's State counts the worker alive, then gone.
  */
 import path from "node:path";
 import { createApp } from "@tq/core";
 import { createWorker } from "@tq/worker";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { RedisBackend } from "../../src/backend.js";
 import { RedisBroker } from "../../src/broker.js";
 import { ManagedProcess, stopAll } from "../support/interop-processes.js";
 import { PYTHON, PYTHON_DIR } from "../support/interop-python.js";
-import { flushDb, testRedisUrl } from "../support/interop-tq.js";
+import { testRedisUrl } from "../support/interop-tq.js";
 
-const url = testRedisUrl(15);
+const url = testRedisUrl(10);
 
 describe("tq worker events → Python Celery's event receiver (Redis)", () => {
-  beforeAll(async () => flushDb(url));
   afterAll(async () => {
     await stopAll();
-    await flushDb(url);
   });
 
   it("Celery's State sees the worker online, alive after heartbeats, and offline after stop", async () => {
