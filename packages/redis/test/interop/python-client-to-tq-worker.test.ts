@@ -146,6 +146,23 @@ describe("Python Celery client → tq worker (Redis)", () => {
     expect(failed(unknown).message).toBe("'tasks.no_such_task'");
   });
 
+  it("an autoretried task succeeds on its third run; a spent retry raises the original error", async () => {
+    // Python waits through the RETRY states and reads the outcome, as from a Celery worker.
+    const [success, spent] = await runPythonClient(target, [
+      { task: "tasks.retry_twice" },
+      { task: "tasks.retry_spent", args: ["still failing"] },
+    ]);
+    expect(succeeded(success)).toMatchObject({ state: "SUCCESS", result: 2 });
+    expect(succeeded(success).meta).toMatchObject({ status: "SUCCESS", retries: 2 });
+    // Spent: the task fails with the error it retried on, which Python raises as its own TypeError.
+    expect(failed(spent)).toMatchObject({
+      state: "FAILURE",
+      exc_class: "builtins.TypeError",
+      exc_args: ["still failing"],
+    });
+    expect(failed(spent).meta).toMatchObject({ retries: 1 });
+  });
+
   it("leaves nothing queued; an unknown task's message is kept in <queue>.dead", async () => {
     const client = new Redis(url);
     try {
