@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stopAll } from "../support/interop-processes.js";
 import { type PythonOutcome, runPythonClient } from "../support/interop-python.js";
-import { flushDb, startTqWorker, testRedisUrl } from "../support/interop-tq.js";
+import { removeQueue, startTqWorker, testRedisUrl } from "../support/interop-tq.js";
 
 const url = testRedisUrl(10);
 const queue = `interop.py2tq.${process.pid}`;
@@ -24,14 +24,16 @@ function failed(outcome: PythonOutcome | undefined): Extract<PythonOutcome, { ok
 }
 
 describe("Python Celery client → tq worker (Redis)", () => {
+  // DB 10 is shared with the other interop files (events, canvas): this file touches only its own
+  // queue (named after the process) and the result keys of its own task ids, and never flushes.
   beforeAll(async () => {
-    await flushDb(url);
     await startTqWorker({ broker: url, resultBackend: url, queues: [queue], hostname: "tq-interop@test" });
   }, 40_000);
 
   afterAll(async () => {
     await stopAll();
-    await flushDb(url);
+    await removeQueue(url, queue);
+    await removeQueue(url, `${queue}.dead`);
   }, 20_000);
 
   it("send_task('tasks.add', (2, 8)) runs on tq and Python reads 10, by position or keyword", async () => {
