@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { commanderErrorLine, ExitStatus, errorDetails, errorLine, exitStatusOf } from "./cli-error.js";
+import { beatCommand } from "./commands/beat.js";
 import { callCommand } from "./commands/call.js";
 import { controlCommand } from "./commands/control.js";
 import { purgeCommand } from "./commands/purge.js";
@@ -69,6 +70,7 @@ function createProgram(
     });
   for (const command of [
     workerCommand(context),
+    beatCommand(context),
     callCommand(context),
     resultCommand(context),
     purgeCommand(context),

@@ -1,3 +1,4 @@
+import type { ResultHandle } from "./canvas/types.js";
 import { TqError } from "./errors.js";
 import { exceptionInfoToError } from "./exception-info.js";
 import type { ResultBackend, TaskMeta } from "./result-backend.js";
@@ -30,6 +31,11 @@ export class AsyncResult<R = unknown> {
   readonly id: string;
   /** Resolves to this result once the message was published; rejects if publishing failed. */
   readonly sent: Promise<AsyncResult<R>>;
+  /**
+   * The result of the step before, when the task is a step of a chain (Celery's `result.parent`):
+   * `chain(a, b, c).applyAsync()` returns c's result, whose parent is b's, whose parent is a's.
+   */
+  parent: ResultHandle | null = null;
   readonly #source: ResultSource;
 
   constructor(id: string, source: ResultSource, published: Promise<void> = Promise.resolve()) {

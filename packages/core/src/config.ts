@@ -1,3 +1,4 @@
+import type { BeatScheduleEntry } from "./beat-schedule.js";
 import { TqError } from "./errors.js";
 
 /** A route: where a task's messages go. */
@@ -81,6 +82,19 @@ export interface AppConfig {
   brokerTransportOptions: Record<string, unknown>;
   /** Options handed to the result backend's transport. Celery: `result_backend_transport_options`. @default {} */
   resultBackendTransportOptions: Record<string, unknown>;
+  /**
+   * Periodic tasks by entry name, sent by `@tq/beat` (`tq beat`, `tq worker -B`):
+   * `{ "add-every-30-seconds": { task: "tasks.add", schedule: 30, args: [16, 16] } }`.
+   * From the environment as JSON, with schedules as seconds, durations or crontab lines.
+   * Celery: `beat_schedule`. @default {}
+   */
+  beatSchedule: Record<string, BeatScheduleEntry>;
+  /** IANA time zone of crontab schedules that name none, e.g. `Asia/Shanghai`. Celery: `timezone`. @default "UTC" */
+  timezone: string;
+  /** File where beat keeps last-run times when no schedule store URL is given. Celery: `beat_schedule_filename`. @default "celerybeat-schedule.json" */
+  beatScheduleFilename: string;
+  /** Longest beat sleeps between checks of its schedule, seconds. Celery: `beat_max_loop_interval`. @default 300 */
+  beatMaxLoopInterval: number;
 }
 
 /** The defaults, as Celery's where Celery has one. */
@@ -112,6 +126,10 @@ export const DEFAULT_CONFIG: Readonly<AppConfig> = Object.freeze({
   controlExchange: "celery",
   brokerTransportOptions: {},
   resultBackendTransportOptions: {},
+  beatSchedule: {},
+  timezone: "UTC",
+  beatScheduleFilename: "celerybeat-schedule.json",
+  beatMaxLoopInterval: 300,
 });
 
 type Kind = "string" | "nullableString" | "number" | "nullableNumber" | "boolean" | "list" | "json";
@@ -144,6 +162,10 @@ const KINDS: Record<keyof AppConfig, Kind> = {
   controlExchange: "string",
   brokerTransportOptions: "json",
   resultBackendTransportOptions: "json",
+  beatSchedule: "json",
+  timezone: "string",
+  beatScheduleFilename: "string",
+  beatMaxLoopInterval: "number",
 };
 
 /** `taskDefaultQueue` → `TQ_TASK_DEFAULT_QUEUE`. */
@@ -220,13 +242,34 @@ export function resolveConfig(explicit: Partial<AppConfig>, env: Partial<AppConf
       `resultExpires must be a positive number of seconds or null, got ${merged.resultExpires}`,
     );
   }
-  for (const key of ["brokerTransportOptions", "resultBackendTransportOptions"] as const) {
+  checkTimezone(merged.timezone);
+  if (!(merged.beatMaxLoopInterval > 0)) {
+    throw new TqError(
+      "TQ_CONFIG",
+      `beatMaxLoopInterval must be a positive number of seconds, got ${merged.beatMaxLoopInterval}`,
+    );
+  }
+  for (const key of ["brokerTransportOptions", "resultBackendTransportOptions", "beatSchedule"] as const) {
     const value: unknown = merged[key];
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw new TqError("TQ_CONFIG", `${key} must be an object, got ${JSON.stringify(value)}`);
     }
   }
   return merged;
+}
+
+/** Throws `TQ_CONFIG` unless `timezone` is an IANA zone name this runtime knows (`UTC`, `Asia/Shanghai`). */
+export function checkTimezone(timezone: unknown, what = "timezone"): asserts timezone is string {
+  try {
+    if (typeof timezone !== "string" || timezone === "") throw new RangeError("not a name");
+    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+  } catch (cause) {
+    throw new TqError(
+      "TQ_CONFIG",
+      `${what} must be an IANA time zone name such as "UTC" or "Asia/Shanghai", got ${JSON.stringify(timezone)}`,
+      { cause },
+    );
+  }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

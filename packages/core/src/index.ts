@@ -1,6 +1,8 @@
 export * from "./app.js";
 export * from "./async-result.js";
+export type * from "./beat-schedule.js";
 export type * from "./broker.js";
+export * from "./canvas/index.js";
 export * from "./config.js";
 export * from "./control/index.js";
 export * from "./errors.js";
@@ -16,6 +18,7 @@ export * from "./rate-limit.js";
 export * from "./registry.js";
 export type * from "./result-backend.js";
 export * from "./routing.js";
+export type * from "./schedule-store.js";
 export type * from "./serializer.js";
 export * from "./signal-payloads.js";
 export * from "./signals.js";

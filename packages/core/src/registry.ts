@@ -3,6 +3,7 @@ import { TqError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { memoryTransport } from "./memory/index.js";
 import type { ResultBackend } from "./result-backend.js";
+import type { ScheduleStore, ScheduleStoreFactoryOptions } from "./schedule-store.js";
 
 /** What a transport factory receives besides the URL. */
 export interface TransportFactoryOptions {
@@ -36,6 +37,8 @@ export interface TransportPlugin {
   createBroker?(url: string, options: TransportFactoryOptions): Broker;
   /** Creates a result backend for a URL of one of its schemes. */
   createBackend?(url: string, options: TransportFactoryOptions): ResultBackend;
+  /** Creates a beat schedule store (last-run times, run-time entries, the beat lease) for a URL of one of its schemes. */
+  createScheduleStore?(url: string, options: ScheduleStoreFactoryOptions): ScheduleStore;
 }
 
 interface Registry {

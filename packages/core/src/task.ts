@@ -1,4 +1,10 @@
 import type { AsyncResult } from "./async-result.js";
+import type { CanvasApp } from "./canvas/canvas-app.js";
+import { Chunks } from "./canvas/chunks.js";
+import { XMap, XStarMap } from "./canvas/map.js";
+import { type SignatureOptions, toCeleryOptions } from "./canvas/options.js";
+import { Signature } from "./canvas/signature.js";
+import type { Remaining, Suffixes } from "./canvas/types.js";
 import type { TaskRoute } from "./config.js";
 import type { MessageEmbed } from "./message/types.js";
 import { checkTaskRetryOptions } from "./retry-options-check.js";
@@ -112,8 +118,8 @@ export interface SendTaskOptions extends TaskRoute {
   signal?: AbortSignal;
 }
 
-/** The part of the app a task needs to send itself. */
-export interface TaskSender {
+/** The part of the app a task needs to send itself and to make its signatures (canvas). */
+export interface TaskSender extends CanvasApp {
   sendTask<R>(
     name: string,
     args: unknown[],
@@ -151,6 +157,68 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   /** Sends the task with arguments, keyword arguments and call options (Celery's `apply_async`). */
   applyAsync(args: A, kwargs: Record<string, unknown> = {}, options: SendTaskOptions = {}): AsyncResult<R> {
     return this.#sender.sendTask<R>(this.name, args, kwargs, this.#defaults(options));
+  }
+
+  /**
+   * A signature of this task with its last arguments bound (Celery's `task.s(...)`): in a chain the
+   * previous result is prepended, so `chain(add.s(2, 2), add.s(4))` computes `add(add(2, 2), 4)`. Its
+   * type says which arguments are still to come: `add.s(4)` is a `Signature<[x: number], number>`.
+   */
+  s<G extends Suffixes<A>>(...args: G): Signature<Remaining<A, G>, R> {
+    return new Signature<Remaining<A, G>, R>(this.name, { args, app: this.#sender });
+  }
+
+  /**
+   * An immutable signature with all its arguments (Celery's `task.si(...)`): a chain or a callback
+   * does not prepend its result, so it fits after any step.
+   */
+  si(...args: A): Signature<unknown[], R> {
+    return new Signature<unknown[], R>(this.name, { args, immutable: true, app: this.#sender });
+  }
+
+  /**
+   * A signature with arguments, keyword arguments and call options (Celery's
+   * `task.signature(args, kwargs, **options)`); `immutable` makes it an `si()`. Unchecked arguments.
+   */
+  signature(
+    args: readonly unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: SignatureOptions & { immutable?: boolean } = {},
+  ): Signature<unknown[], R> {
+    const { immutable, ...rest } = options;
+    return new Signature<unknown[], R>(this.name, {
+      args,
+      kwargs,
+      options: toCeleryOptions(rest),
+      immutable: immutable ?? false,
+      app: this.#sender,
+    });
+  }
+
+  /**
+   * One `celery.map` message that calls this task on each item in turn, on one worker (Celery's
+   * `task.map(it)`); `get()` gives the list of results.
+   */
+  map(items: Iterable<A extends [infer First, ...unknown[]] ? First : unknown>): XMap<R> {
+    return new XMap<R>(this.#unbound(), items, { app: this.#sender });
+  }
+
+  /** One `celery.starmap` message that calls this task with each argument list (Celery's `task.starmap(it)`). */
+  starmap(items: Iterable<A>): XStarMap<R> {
+    return new XStarMap<R>(this.#unbound(), items, { app: this.#sender });
+  }
+
+  /**
+   * The argument lists split into parts of `n`, one `celery.starmap` message each, sent as a group
+   * (Celery's `task.chunks(it, n)`); `get()` gives one list of results per part.
+   */
+  chunks(items: Iterable<A>, n: number): Chunks<R> {
+    return new Chunks<R>(this.#unbound(), items, n, { app: this.#sender });
+  }
+
+  // The task's signature with nothing bound, as Celery's map/starmap/chunks take `self.s()`.
+  #unbound(): Signature<unknown[], R> {
+    return new Signature<unknown[], R>(this.name, { app: this.#sender });
   }
 
   /**

@@ -5,5 +5,6 @@ export * from "./broker.js";
 export type * from "./broker-options.js";
 export type * from "./connection.js";
 export type * from "./message-codec.js";
+export * from "./schedule-store.js";
 export * from "./transport.js";
 export * from "./url.js";

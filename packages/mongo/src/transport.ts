@@ -1,8 +1,9 @@
-import type { TransportFactoryOptions, TransportPlugin } from "@tq/core";
+import type { ScheduleStoreFactoryOptions, TransportFactoryOptions, TransportPlugin } from "@tq/core";
 import { MongoBackend } from "./backend.js";
 import type { MongoBackendOptions } from "./backend-options.js";
 import { MongoBroker } from "./broker.js";
 import type { MongoBrokerOptions } from "./broker-options.js";
+import { MongoScheduleStore } from "./schedule-store.js";
 import { translateTransportOptions } from "./transport-options.js";
 import { MONGO_SCHEMES } from "./url.js";
 
@@ -36,7 +37,8 @@ const BACKEND_OPTIONS = [
  * backends. Register it with `registerTransport(mongoTransport)` or pass it in
  * `createApp({ transports: [mongoTransport] })`; the `tq` CLI loads it by itself for these URLs.
  * The app's `brokerTransportOptions` / `resultBackendTransportOptions` reach the broker and backend,
- * under tq's names or Celery's (`visibility_timeout` in seconds, `taskmeta_collection`, …).
+ * under tq's names or Celery's (`visibility_timeout` in seconds, `taskmeta_collection`, …). The same
+ * URLs serve `@tq/beat` as schedule stores (`tq beat --schedule-store mongodb://…`).
  */
 export const mongoTransport: TransportPlugin = Object.freeze({
   name: "mongo",
@@ -60,6 +62,12 @@ export const mongoTransport: TransportPlugin = Object.freeze({
         options.logger,
       ) as Partial<MongoBackendOptions>),
       url,
+      ...(options.logger ? { logger: options.logger } : {}),
+    }),
+  createScheduleStore: (url: string, options: ScheduleStoreFactoryOptions) =>
+    new MongoScheduleStore({
+      url,
+      namespace: options.namespace,
       ...(options.logger ? { logger: options.logger } : {}),
     }),
 });

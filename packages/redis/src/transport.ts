@@ -1,8 +1,9 @@
-import type { TransportFactoryOptions, TransportPlugin } from "@tq/core";
+import type { ScheduleStoreFactoryOptions, TransportFactoryOptions, TransportPlugin } from "@tq/core";
 import { RedisBackend } from "./backend.js";
 import type { RedisBackendOptions } from "./backend-options.js";
 import { RedisBroker } from "./broker.js";
 import type { RedisBrokerOptions } from "./broker-options.js";
+import { RedisScheduleStore } from "./schedule-store.js";
 import { translateTransportOptions } from "./transport-options.js";
 
 const BROKER_OPTIONS = [
@@ -29,7 +30,8 @@ const BACKEND_OPTIONS = [
  * URLs as brokers and result backends. Register it with `registerTransport(redisTransport)` or pass
  * it in `createApp({ transports: [redisTransport] })`; the `tq` CLI loads it by itself for these URLs.
  * The app's `brokerTransportOptions` / `resultBackendTransportOptions` reach the broker and backend,
- * under tq's names or Celery's (`visibility_timeout` in seconds, `global_keyprefix`, …).
+ * under tq's names or Celery's (`visibility_timeout` in seconds, `global_keyprefix`, …). The same
+ * URLs serve `@tq/beat` as schedule stores (`tq beat --schedule-store redis://…`).
  */
 export const redisTransport: TransportPlugin = Object.freeze({
   name: "redis",
@@ -53,6 +55,12 @@ export const redisTransport: TransportPlugin = Object.freeze({
         options.logger,
       ) as Partial<RedisBackendOptions>),
       url,
+      ...(options.logger ? { logger: options.logger } : {}),
+    }),
+  createScheduleStore: (url: string, options: ScheduleStoreFactoryOptions) =>
+    new RedisScheduleStore({
+      url,
+      namespace: options.namespace,
       ...(options.logger ? { logger: options.logger } : {}),
     }),
 });

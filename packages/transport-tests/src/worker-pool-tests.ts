@@ -11,7 +11,8 @@ import type { WorkerHarness } from "./worker-harness.js";
 import type { DefineWorkerTest } from "./worker-suite.js";
 
 // The app module the children load: a plain ESM file, found from src/ and from dist/ alike.
-const POOL_APP = new URL("../src/fixtures/pool-app.mjs", import.meta.url);
+// Next to this module in src/ and, copied by the build, in dist/.
+const POOL_APP = new URL("./fixtures/pool-app.mjs", import.meta.url);
 
 interface PoolFixture {
   registerSuitePoolTasks(app: App): App;

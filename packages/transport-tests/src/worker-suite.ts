@@ -1,5 +1,6 @@
 import { describe, it, type TestContext } from "vitest";
 import { registerBasicWorkerTests } from "./worker-basic-tests.js";
+import { registerCanvasWorkerTests } from "./worker-canvas-tests.js";
 import { registerContextWorkerTests } from "./worker-context-tests.js";
 import { registerEtaWorkerTests } from "./worker-eta-tests.js";
 import { type WorkerConformanceOptions, WorkerHarness } from "./worker-harness.js";
@@ -36,6 +37,7 @@ const WORKER_TEST_GROUPS: readonly ((define: DefineWorkerTest) => void)[] = [
   registerEtaWorkerTests,
   registerRevokeWorkerTests,
   registerPoolWorkerTests,
+  registerCanvasWorkerTests,
 ];
 
 function testDefiner(options: WorkerConformanceOptions): DefineWorkerTest {

@@ -14,6 +14,7 @@ import {
   type WorkerLostError,
 } from "@tq/core";
 import { createTaskRequest, type StateUpdater } from "./build-request.js";
+import { continueWorkflow, failWorkflow, revokeInWorkflow } from "./canvas/workflow.js";
 import { celeryException, celeryTraceback } from "./celery-exceptions.js";
 import { errorText } from "./error-text.js";
 import type { EmitWorkerEvent, WorkerEvents } from "./events.js";
@@ -112,14 +113,11 @@ export class Executor {
    */
   async revoke(job: Job, reason: RevokeReason): Promise<void> {
     const { app, results, emit } = this.#ctx;
-    await results.store(
-      resultTarget(job, app),
-      "REVOKED",
-      celeryException("TaskRevokedError", [reason]),
-      null,
-    );
+    const exception = celeryException("TaskRevokedError", [reason]);
+    await results.store(resultTarget(job, app), "REVOKED", exception, null);
     emit("task-revoked", { ...job.info(), reason });
     this.#hooks.revoked(job, reason);
+    await revokeInWorkflow(this.#ctx, job, exception);
     await job.settle("ack");
   }
 
@@ -214,6 +212,8 @@ export class Executor {
     }
     if (listens("task-succeeded")) emit("task-succeeded", { ...job.info(), result: value, runtimeMs });
     this.#hooks.success(job, value);
+    // Before the ack: with acks late, a crash before the next step is sent runs the task again.
+    await continueWorkflow(this.#ctx, job, value);
     await job.settle("ack");
   }
 
@@ -233,6 +233,7 @@ export class Executor {
     });
     emit("task-failed", { ...job.info(), error, exception, runtimeMs });
     this.#hooks.failure(job, error, exception, traceback);
+    await failWorkflow(this.#ctx, job, { error, exception, traceback });
     // A failed task is acked even when acks are late, as Celery's task_acks_on_failure_or_timeout.
     await job.settle("ack");
   }

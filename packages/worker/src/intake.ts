@@ -1,5 +1,6 @@
 import {
   type App,
+  canvasBuiltin,
   type Delivery,
   decodeTaskMessage,
   type Serializer,
@@ -39,7 +40,8 @@ export function inspectDelivery(delivery: Delivery, app: App, serializers: reado
   const decoded = decodeTaskMessage(delivery.message, serializers);
   if (!decoded.ok) return { kind: "malformed", error: decoded.error, reason: errorText(decoded.error) };
   const message = decoded.value;
-  const task = app.tasks.get(message.task);
+  // Celery's builtin canvas tasks (celery.map, celery.chord…) unless the app registered its own.
+  const task = app.tasks.get(message.task) ?? canvasBuiltin(app, message.task);
   if (task) return { kind: "task", message, task };
   const error = new TqError(
     "TQ_TASK_NOT_REGISTERED",

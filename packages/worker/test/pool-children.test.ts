@@ -56,6 +56,20 @@ describe.each(["threads", "processes"] as const)("the %s pool", (pool) => {
     expect(worker.stats().pool.processes).toContain(childId(who));
   });
 
+  it("runs Celery's canvas builtins (celery.starmap from a Python client) in a child", async () => {
+    const { app, worker } = await poolHarness({ pool });
+    await worker.start();
+    const add = { task: "pool.add", args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false };
+    const result = app.sendTask<number[]>("celery.starmap", [], {
+      task: add,
+      it: [
+        [1, 2],
+        [3, 4],
+      ],
+    });
+    expect(await result.get({ timeout: 30_000 })).toEqual([3, 7]);
+  });
+
   it("stops a CPU-bound task at its hard time limit by killing its child, then serves the next task", async () => {
     const { app, worker } = await poolHarness({ pool });
     await worker.start();

@@ -1,6 +1,7 @@
 import { createPinoLogger, createWorker, type PoolChildSetup, type WorkerOptions } from "@tq/worker";
 import { Command } from "commander";
 import { describeTransport, workerBanner } from "../banner.js";
+import { type BeatStoreFlags, runBeatInWorker, setUpBeat } from "../beat-setup.js";
 import { type AppFlag, type ConnectionFlags, withAppFlag, withConnectionFlags } from "../common-options.js";
 import type { CliContext } from "../context.js";
 import { typeScriptPreload } from "../load-app.js";
@@ -16,7 +17,9 @@ import {
 import { isInProcess } from "../shared-transport.js";
 import { cliVersion } from "../version.js";
 
-interface WorkerFlags extends ConnectionFlags, AppFlag {
+interface WorkerFlags extends ConnectionFlags, AppFlag, BeatStoreFlags {
+  /** `-B`: run beat in this process too. */
+  beat?: boolean;
   queues?: string[];
   concurrency?: number;
   prefetchMultiplier?: number;
@@ -91,7 +94,10 @@ export function workerCommand(context: CliContext): Command {
       parsePositiveInteger,
     )
     .option("--time-limit <seconds>", "hard time limit of tasks that set none", parsePositiveNumber)
-    .option("--soft-time-limit <seconds>", "soft time limit of tasks that set none", parsePositiveNumber);
+    .option("--soft-time-limit <seconds>", "soft time limit of tasks that set none", parsePositiveNumber)
+    .option("-B, --beat", "also run beat here: send the app's periodic tasks (beatSchedule) when due")
+    .option("--schedule-store <url>", "with -B: where beat keeps its state (redis://…, mongodb://…, a file)")
+    .option("-s, --schedule <file>", "with -B: beat's schedule file, when no --schedule-store is given");
   withConnectionFlags(command);
   command.addHelpText(
     "after",
@@ -139,7 +145,15 @@ async function runWorker(flags: WorkerFlags, context: CliContext): Promise<void>
     const timer = setInterval(() => {}, 2 ** 30);
     keepAlive = timer;
     worker.once("stopped", () => clearInterval(timer));
+    // Built before the worker starts, so that a bad store URL fails before anything runs.
+    const beat = flags.beat ? await setUpBeat(opened, flags, context) : undefined;
     await worker.start();
+    if (beat) {
+      await runBeatInWorker(beat, worker).catch(async (error: unknown) => {
+        await worker.stop({ timeoutMs: 0 });
+        throw error;
+      });
+    }
     context.keepsRunning = true;
   } catch (error) {
     clearInterval(keepAlive);

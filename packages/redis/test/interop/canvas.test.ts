@@ -5,7 +5,16 @@
  * part. Results are read back on both sides.
  */
 import path from "node:path";
-import { type App, type AsyncResult, chain, chord, createApp, type GroupResult, signature } from "@tq/core";
+import {
+  type App,
+  type AsyncResult,
+  chain,
+  chord,
+  createApp,
+  type GroupResult,
+  signature,
+  xstarmap,
+} from "@tq/core";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisTransport } from "../../src/index.js";
@@ -38,7 +47,16 @@ function pythonEnv(queue: string): Record<string, string> {
 /** What canvas_client.py printed for one step. */
 type Outcome =
   | { id: string; ok: true; state: string; result: unknown; parent_id: string | null }
-  | { id: string; ok: false; state: string; exc_class: string; message: string; parent_id: string | null };
+  | {
+      id: string;
+      ok: false;
+      state: string;
+      exc_class: string;
+      message: string;
+      stored_class: string;
+      stored_message: string;
+      parent_id: string | null;
+    };
 
 /** Runs canvas_client.py with workflows sent to `queue` (or results to read); one outcome per step. */
 async function runCanvasClient(queue: string, steps: readonly Record<string, unknown>[]): Promise<Outcome[]> {
@@ -47,7 +65,8 @@ async function runCanvasClient(queue: string, steps: readonly Record<string, unk
     env: pythonEnv(queue),
     timeoutMs: 90_000,
   });
-  if (run.status !== 0) throw new Error(`canvas_client.py exited with ${run.status}:\n${run.stderr}\n${run.stdout}`);
+  if (run.status !== 0)
+    throw new Error(`canvas_client.py exited with ${run.status}:\n${run.stderr}\n${run.stdout}`);
   return run.stdout
     .split("\n")
     .filter((line) => line.trim() !== "")
@@ -79,6 +98,8 @@ beforeAll(async () => {
     resultBackend: url,
     queues: [tqQueue],
     hostname: "tq-canvas@test",
+    // The steps a worker sends go to its default queue unless they name one, as with Celery.
+    env: { TQ_TASK_DEFAULT_QUEUE: tqQueue },
   });
   const python = new ManagedProcess(
     "celery worker",
@@ -126,11 +147,16 @@ afterAll(async () => {
 describe("canvas between Python Celery and tq (Redis)", () => {
   it("Python's chain, chord and chain with a chord in it run on a tq worker; Python reads the results", async () => {
     const key = journalKey();
-    const [chained, chorded, nested] = await runCanvasClient(tqQueue, [
+    const [chained, chorded, nested, starmapped, chunked] = await runCanvasClient(tqQueue, [
       { workflow: "chain" },
       { workflow: "chord" },
       { workflow: "chain_with_chord", journal: key },
+      { workflow: "starmap" },
+      { workflow: "chunks" },
     ]);
+    // celery.starmap, Celery's builtin, run by tq's.
+    expect(starmapped).toMatchObject({ ok: true, result: [3, 7] });
+    expect(chunked).toMatchObject({ ok: true, result: [[2, 4], [6]] });
     expect(chained).toMatchObject({ ok: true, state: "SUCCESS", result: 24 });
     expect(chained?.parent_id).toEqual(expect.any(String));
     expect(chorded).toMatchObject({ ok: true, state: "SUCCESS", result: 20 });
@@ -139,7 +165,7 @@ describe("canvas between Python Celery and tq (Redis)", () => {
     // tq reads what its worker stored for Python's chain, parent included.
     expect(await app.asyncResult(chained!.id).get(WAIT)).toBe(24);
     expect(await app.asyncResult(chained!.parent_id!).get(WAIT)).toBe(8);
-  });
+  }, 120_000);
 
   it("Python's failing chord gets ChordError from tq; a failed chain step sends Python's errback the id", async () => {
     const key = journalKey();
@@ -147,17 +173,29 @@ describe("canvas between Python Celery and tq (Redis)", () => {
       { workflow: "chord_failing" },
       { workflow: "chain_failing", journal: key, errback_queue: pyQueue },
     ]);
-    expect(chordFailure).toMatchObject({ ok: false, state: "FAILURE", exc_class: "celery.exceptions.ChordError" });
-    expect((chordFailure as { message: string }).message).toMatch(/^Dependency \S+ raised TypeError\('bad member'\)$/);
+    // Python's get() raises the failed header member's error first; the body itself holds ChordError.
+    expect(chordFailure).toMatchObject({
+      ok: false,
+      state: "FAILURE",
+      exc_class: "builtins.TypeError",
+      stored_class: "celery.exceptions.ChordError",
+    });
+    expect((chordFailure as { stored_message: string }).stored_message).toMatch(
+      /^Dependency \S+ raised TypeError\('bad member'\)$/,
+    );
     // tq's tasks.fail throws a TypeError; the chain's last step never ran but is failed with it.
     expect(chainFailure).toMatchObject({ ok: false, exc_class: "builtins.TypeError", message: "bad step" });
     const failedStep = chainFailure!.parent_id;
     expect(await journal(key, 1)).toEqual([`python:${failedStep}`]);
-  });
+  }, 120_000);
 
   it("tq's chain and chord run on a Python worker; tq and Python read the results", async () => {
     const key = journalKey();
-    const chained = chain(add(2, 2), add(4), signature<number>("tasks.multiply", { args: [3], app })).applyAsync();
+    const chained = chain(
+      add(2, 2),
+      add(4),
+      signature<number>("tasks.multiply", { args: [3], app }),
+    ).applyAsync();
     const chorded = chord(
       [0, 1, 2, 3, 4].map((i) => add(i, i)),
       signature<number>("tasks.tsum", { app }),
@@ -173,10 +211,20 @@ describe("canvas between Python Celery and tq (Redis)", () => {
     expect(await (chorded.parent as GroupResult).get(WAIT)).toEqual([0, 2, 4, 6, 8]);
     expect(await nested.get(WAIT)).toBe(7);
     expect(await journal(key, 1)).toEqual(["python:7"]);
-    const [pyChained, pyChorded] = await runCanvasClient(pyQueue, [{ read: chained.id }, { read: chorded.id }]);
+    const pairs = [
+      [1, 2],
+      [3, 4],
+    ];
+    expect(await xstarmap(signature<number>("tasks.add", { app }), pairs).applyAsync().get(WAIT)).toEqual([
+      3, 7,
+    ]);
+    const [pyChained, pyChorded] = await runCanvasClient(pyQueue, [
+      { read: chained.id },
+      { read: chorded.id },
+    ]);
     expect(pyChained).toMatchObject({ ok: true, result: 24 });
     expect(pyChorded).toMatchObject({ ok: true, result: 20 });
-  });
+  }, 120_000);
 
   it("a chord whose header runs on tq and Python workers is finished once, by either side", async () => {
     for (const bodyQueue of [tqQueue, pyQueue]) {
@@ -192,5 +240,5 @@ describe("canvas between Python Celery and tq (Redis)", () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await redis.llen(key)).toBe(1);
     }
-  });
+  }, 120_000);
 });

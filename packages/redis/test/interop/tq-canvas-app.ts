@@ -2,6 +2,8 @@
  * The tq side of the canvas interop tests: the interop app (tasks.add, tasks.multiply, tasks.fail…)
  * plus the canvas tasks of test/interop/python/canvas_app.py, run by `tq worker -A`.
  */
+import { setTimeout as sleep } from "node:timers/promises";
+import { currentTask } from "@tq/core";
 import { Redis } from "ioredis";
 import { app } from "./tq-app.js";
 
@@ -28,22 +30,16 @@ app.task(
   { params: ["value", "key"] },
 );
 
-/** An errback with one parameter (Celery sends it the failed task's id), journaled to `key`. */
-app.task(
-  "tasks.on_error_id",
-  async (taskId: string, key: string) => {
-    await note(key, `tq:${taskId}`);
-    return taskId;
-  },
-  { params: ["task_id", "key"] },
-);
-
-/** A chord member that journals `tq:member:<n>` and sleeps, so a test can kill its worker meanwhile. */
+/**
+ * A chord member that journals `tq:member:<n>` and, unless its message is a redelivery, sleeps `ms`:
+ * acksLate keeps its message in kombu's `unacked` hash meanwhile, so a test can kill its worker and
+ * let another one restore and finish it.
+ */
 app.task(
   "tasks.slow_member",
   async (n: number, key: string, ms: number) => {
     await note(key, `tq:member:${n}`);
-    await new Promise((resolve) => setTimeout(resolve, ms));
+    if (!currentTask()?.redelivered) await sleep(ms);
     return n;
   },
   { params: ["n", "key", "ms"], acksLate: true },

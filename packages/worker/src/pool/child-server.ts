@@ -3,6 +3,7 @@ import { threadId } from "node:worker_threads";
 import {
   type App,
   type AppOverrides,
+  canvasBuiltin,
   registerTransport,
   SoftTimeLimitExceeded,
   TqError,
@@ -118,7 +119,7 @@ async function runOne(app: App, updater: StateUpdater, run: RunMessage): Promise
       ? () => {}
       : setLongTimeout(() => controller.abort(new SoftTimeLimitExceeded(seconds)), seconds * 1000);
   try {
-    const task = app.tasks.get(run.message.task);
+    const task = app.tasks.get(run.message.task) ?? canvasBuiltin(app, run.message.task);
     if (!task) {
       throw new TqError(
         "TQ_TASK_NOT_REGISTERED",

@@ -33,7 +33,9 @@ def journal_value(value, key):
 
 
 @app.task(name="tasks.on_error_id")
-def on_error_id(task_id, key):
-    """An errback with one parameter: Celery sends it the failed task's id. Journals it to `key`."""
+def on_error_id(task_id, *, key):
+    """An old-style errback (one positional parameter): the worker of the failed task sends it the
+    task's id. Journals it to `key` (keyword-only, so Celery does not take it for a new-style
+    `(request, exc, traceback)` errback)."""
     _redis().rpush(key, f"python:{task_id}")
     return task_id

@@ -2,7 +2,8 @@
 
 Usage: canvas_client.py '<JSON list of steps>'. Each step is one of:
 
-    {"workflow": "chain" | "chord" | "chain_with_chord" | "chord_failing" | "chain_failing",
+    {"workflow": "chain" | "chord" | "chain_with_chord" | "starmap" | "chunks" | "chord_failing" |
+                 "chain_failing",
      "journal": "<redis list key>", "errback_queue": "<queue>"}
     {"read": "<task id>"}
 
@@ -28,11 +29,15 @@ def build(step):
     if kind == "chain_with_chord":
         # add(1, 1) = 2 → chord([2 + 1, 2 + 2], tsum) = 7 → journaled by the last step
         return chain(add.s(1, 1), group(add.s(1), add.s(2)), tsum.s(), journal_value.s(step["journal"]))
+    if kind == "starmap":
+        return add.starmap([(1, 2), (3, 4)])  # one celery.starmap message: [3, 7]
+    if kind == "chunks":
+        return add.chunks([(1, 1), (2, 2), (3, 3)], 2)  # celery.starmap × 2, as a group: [[2, 4], [6]]
     if kind == "chord_failing":
         return chord([add.s(1, 1), fail.si("bad member")], tsum.s())
     if kind == "chain_failing":
         workflow = chain(add.s(1, 1), fail.si("bad step"), add.s(5))
-        workflow.link_error(on_error_id.s(step["journal"]).set(queue=step["errback_queue"]))
+        workflow.link_error(on_error_id.s(key=step["journal"]).set(queue=step["errback_queue"]))
         return workflow
     raise ValueError(f"unknown workflow {kind}")
 
@@ -42,7 +47,12 @@ def outcome(result, sent_at, timeout):
         value = result.get(timeout=timeout, propagate=True, interval=0.1)
     except Exception as error:  # every failure is data here
         cls = type(error)
+        # get() raises a failed parent's error first (a chord's header member); `result.result` is
+        # what is stored for this task itself.
+        stored = result.result
         return {
+            "stored_class": f"{type(stored).__module__}.{type(stored).__qualname__}",
+            "stored_message": str(stored),
             "id": result.id,
             "ok": False,
             "state": result.state,
@@ -55,7 +65,8 @@ def outcome(result, sent_at, timeout):
     return {
         "id": result.id,
         "ok": True,
-        "state": result.state,
+        # A GroupResult (chunks) has no state of its own.
+        "state": getattr(result, "state", "SUCCESS"),
         "result": value,
         "parent_id": parent.id if parent is not None else None,
         "elapsed": time.monotonic() - sent_at,

@@ -1,0 +1,14 @@
+export * from "./beat.js";
+export * from "./crontab.js";
+export type * from "./crontab-fields.js";
+export * from "./duration.js";
+export type * from "./entry.js";
+export type * from "./entry-info.js";
+export type * from "./events.js";
+export * from "./every.js";
+export * from "./file-store.js";
+export * from "./memory-store.js";
+export type * from "./options.js";
+export * from "./schedule-json.js";
+export * from "./solar.js";
+export * from "./store-url.js";

@@ -1,0 +1,14 @@
+export * from "./builtins.js";
+export type * from "./canvas-app.js";
+export * from "./chain.js";
+export * from "./chord.js";
+export * from "./chord-error.js";
+export * from "./chunks.js";
+export * from "./group.js";
+export * from "./group-result.js";
+export * from "./map.js";
+export * from "./options.js";
+export * from "./result-node.js";
+export * from "./revive.js";
+export * from "./signature.js";
+export type * from "./types.js";
