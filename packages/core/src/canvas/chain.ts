@@ -14,6 +14,7 @@ import {
   type SignatureInit,
   withoutNulls,
 } from "./signature.js";
+import { SignatureList } from "./signature-list.js";
 import type { CheckedChain, FirstParams, LastHandle, LastResult } from "./types.js";
 
 /**
@@ -23,37 +24,17 @@ import type { CheckedChain, FirstParams, LastHandle, LastResult } from "./types.
  * the next one. A group followed by a step becomes a chord; a chain inside a chain is spliced in.
  * `applyAsync()` returns the last step's result, whose `parent` is the step before's, and so on.
  */
-export class Chain<P extends unknown[] = unknown[], R = unknown, H = AsyncResult<R>> extends Signature<
+export class Chain<P extends unknown[] = unknown[], R = unknown, H = AsyncResult<R>> extends SignatureList<
   P,
   R,
   H
 > {
-  /** The steps, first first (Celery: `kwargs.tasks`). */
-  tasks: AnySignature[];
-
   constructor(tasks: readonly AnySignature[], init: SignatureInit = {}) {
-    super("celery.chain", { ...init, subtaskType: "chain" });
-    this.tasks = [...tasks];
-  }
-
-  override toJSON(): SignatureJson {
-    const json = super.toJSON();
-    return { ...json, kwargs: { ...json.kwargs, tasks: this.tasks.map((task) => task.toJSON()) } };
+    super("celery.chain", tasks, { ...init, subtaskType: "chain" });
   }
 
   protected override copy(): this {
-    return new Chain(
-      this.tasks.map((task) => task.cloneWith([], {})),
-      this.initFields(),
-    ) as this;
-  }
-
-  protected override memberApp(): CanvasApp | undefined {
-    for (const task of this.tasks) {
-      const app = task.findApp();
-      if (app) return app;
-    }
-    return undefined;
+    return new Chain(this.copiedTasks(), this.initFields()) as this;
   }
 
   /** What its last step adds (its last one that adds anything), as Celery's `_descend`. */

@@ -13,6 +13,7 @@ import {
   type SignatureInit,
   withoutNulls,
 } from "./signature.js";
+import { SignatureList } from "./signature-list.js";
 import type { GroupParams, GroupResults } from "./types.js";
 
 /**
@@ -21,37 +22,17 @@ import type { GroupParams, GroupResults } from "./types.js";
  * whose `get()` gives the members' results in order. A group inside a group is flattened, as Celery
  * does. Arguments given when it is applied are prepended to every member's.
  */
-export class Group<R extends unknown[] = unknown[], P extends unknown[] = unknown[]> extends Signature<
+export class Group<R extends unknown[] = unknown[], P extends unknown[] = unknown[]> extends SignatureList<
   P,
   R,
   GroupResult<R>
 > {
-  /** The members, in order (Celery: `kwargs.tasks`). */
-  tasks: AnySignature[];
-
   constructor(tasks: readonly AnySignature[], init: SignatureInit = {}) {
-    super("celery.group", { ...init, subtaskType: "group" });
-    this.tasks = [...tasks];
-  }
-
-  override toJSON(): SignatureJson {
-    const json = super.toJSON();
-    return { ...json, kwargs: { ...json.kwargs, tasks: this.tasks.map((task) => task.toJSON()) } };
+    super("celery.group", tasks, { ...init, subtaskType: "group" });
   }
 
   protected override copy(): this {
-    return new Group(
-      this.tasks.map((task) => task.cloneWith([], {})),
-      this.initFields(),
-    ) as this;
-  }
-
-  protected override memberApp(): CanvasApp | undefined {
-    for (const task of this.tasks) {
-      const app = task.findApp();
-      if (app) return app;
-    }
-    return undefined;
+    return new Group(this.copiedTasks(), this.initFields()) as this;
   }
 
   /** Every member's: the sum of what each adds (Celery's `_descend`). */
