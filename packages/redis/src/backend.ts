@@ -19,6 +19,7 @@ import {
   isCluster,
   type RedisClient,
 } from "./connection.js";
+import { redisCommand } from "./redis-command.js";
 import { ResultWaiters } from "./result-waiters.js";
 import { StoreBatcher } from "./store-batcher.js";
 
@@ -69,7 +70,7 @@ export class RedisBackend implements ResultBackend {
     this.#waiters = new ResultWaiters({
       openSubscriber: () => this.#openSubscriber(),
       channelOf: (taskId) => this.#keys.task(taskId),
-      read: (taskId) => this.#command("read a result", () => this.#client.getBuffer(this.#keys.task(taskId))),
+      read: (taskId) => redisCommand("read a result", () => this.#client.getBuffer(this.#keys.task(taskId))),
       decode: decodeTaskMeta,
       logger: this.#logger,
     });
@@ -115,7 +116,7 @@ export class RedisBackend implements ResultBackend {
     const document = encodeTaskMeta(meta);
     const key = this.#keys.task(meta.task_id);
     const expiry = expiryArgs(expiresMs);
-    const stored = await this.#command("store a result", async () =>
+    const stored = await redisCommand("store a result", async () =>
       this.#batcher
         ? this.#batcher.store(key, document, expiry)
         : storedFlags(await storeResults.run(this.#client, [key], [document, ...expiry]))[0] === true,
@@ -131,7 +132,7 @@ export class RedisBackend implements ResultBackend {
   /** The stored document, or null. */
   async get(taskId: string): Promise<TaskMeta | null> {
     this.#assertOpen();
-    const data = await this.#command("read a result", () => this.#client.getBuffer(this.#keys.task(taskId)));
+    const data = await redisCommand("read a result", () => this.#client.getBuffer(this.#keys.task(taskId)));
     return data === null ? null : decodeTaskMeta(data, taskId);
   }
 
@@ -144,43 +145,43 @@ export class RedisBackend implements ResultBackend {
   /** Deletes the document. */
   async forget(taskId: string): Promise<void> {
     this.#assertOpen();
-    await this.#command("forget a result", () => this.#client.del(this.#keys.task(taskId)));
+    await redisCommand("forget a result", () => this.#client.del(this.#keys.task(taskId)));
   }
 
   /** Saves a group as Celery's `GroupResult.save()` does, with the backend's expiry. */
   async saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
     this.#assertOpen();
-    await this.#command("save a group", () => this.#chords.saveGroup(groupId, taskIds));
+    await redisCommand("save a group", () => this.#chords.saveGroup(groupId, taskIds));
   }
 
   /** A saved group's member ids, or null. */
   async getGroup(groupId: string): Promise<string[] | null> {
     this.#assertOpen();
-    return this.#command("read a group", () => this.#chords.getGroup(groupId));
+    return redisCommand("read a group", () => this.#chords.getGroup(groupId));
   }
 
   /** Deletes a saved group. */
   async forgetGroup(groupId: string): Promise<void> {
     this.#assertOpen();
-    await this.#command("forget a group", () => this.#chords.forgetGroup(groupId));
+    await redisCommand("forget a group", () => this.#chords.forgetGroup(groupId));
   }
 
   /** Sets the chord's `.s` key. Parts recorded before stay (Celery does not reset them either). */
   async setChordSize(groupId: string, size: number): Promise<void> {
     this.#assertOpen();
-    await this.#command("set a chord size", () => this.#chords.setChordSize(groupId, size));
+    await redisCommand("set a chord size", () => this.#chords.setChordSize(groupId, size));
   }
 
   /** Records a header part in one script; of concurrent and repeated calls exactly one sees `complete`. */
   async addChordPart(groupId: string, part: ChordPart): Promise<ChordProgress> {
     this.#assertOpen();
-    return this.#command("record a chord part", () => this.#chords.addChordPart(groupId, part));
+    return redisCommand("record a chord part", () => this.#chords.addChordPart(groupId, part));
   }
 
   /** Deletes the chord's `.j`, `.t` and `.s` keys. */
   async clearChord(groupId: string): Promise<void> {
     this.#assertOpen();
-    await this.#command("clear a chord", () => this.#chords.clearChord(groupId));
+    await redisCommand("clear a chord", () => this.#chords.clearChord(groupId));
   }
 
   #openSubscriber(): RedisClient {
@@ -190,20 +191,6 @@ export class RedisBackend implements ResultBackend {
       ? this.#client.duplicate()
       : this.#client.duplicate({ connectionName: "tq-backend-subscriber", lazyConnect: true });
     return subscriber;
-  }
-
-  async #command<T>(action: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (TqError.is(error)) throw error;
-      const replied = error instanceof Error && error.name === "ReplyError";
-      const message = error instanceof Error ? error.message : String(error);
-      throw new TqError(replied ? "TQ_REDIS" : "TQ_CONNECTION", `cannot ${action}: ${message}`, {
-        component: "redis",
-        cause: error,
-      });
-    }
   }
 
   #assertOpen(): void {

@@ -12,6 +12,7 @@ import { noopLogger, redactUrl, TqError } from "@tq/core";
 import type { ClusterOptions, RedisOptions } from "ioredis";
 import { LuaScript } from "./backend-scripts.js";
 import { closeClient, createRedisClient, ensureConnected, type RedisClient } from "./connection.js";
+import { redisCommand } from "./redis-command.js";
 import {
   ACQUIRE_LEASE_LUA,
   DELETE_ENTRY_LUA,
@@ -104,7 +105,7 @@ export class RedisScheduleStore implements ScheduleStore {
 
   async load(): Promise<ScheduleSnapshot> {
     const k = this.#keys;
-    const [last, runs, entries, version] = await this.#command("read the beat schedule", () =>
+    const [last, runs, entries, version] = await redisCommand("read the beat schedule", () =>
       Promise.all([
         this.#client.hgetall(k.last),
         this.#client.hgetall(k.runs),
@@ -130,21 +131,21 @@ export class RedisScheduleStore implements ScheduleStore {
 
   async entriesVersion(): Promise<string> {
     return (
-      (await this.#command("read the beat entries' version", () => this.#client.get(this.#keys.version))) ??
+      (await redisCommand("read the beat entries' version", () => this.#client.get(this.#keys.version))) ??
       "0"
     );
   }
 
   async setEntry(name: string, entry: StoredBeatEntry): Promise<void> {
     const k = this.#keys;
-    await this.#command("add a beat entry", () =>
+    await redisCommand("add a beat entry", () =>
       this.#client.multi().hset(k.entries, name, JSON.stringify(entry)).incr(k.version).exec(),
     );
   }
 
   async deleteEntry(name: string): Promise<boolean> {
     const k = this.#keys;
-    const existed = await this.#command("remove a beat entry", () =>
+    const existed = await redisCommand("remove a beat entry", () =>
       deleteEntry.run(this.#client, [k.entries, k.last, k.runs, k.version], [name]),
     );
     return existed === 1;
@@ -162,7 +163,7 @@ export class RedisScheduleStore implements ScheduleStore {
         String(update.runCountDelta),
       );
     }
-    const reply = (await this.#command("record beat runs", () =>
+    const reply = (await redisCommand("record beat runs", () =>
       recordRuns.run(this.#client, [k.lease, k.last, k.runs], args),
     )) as number[];
     if (reply[0] === -1) return updates.map(() => "not-leader");
@@ -170,41 +171,27 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 
   async acquireLease(token: string, ttlMs: number): Promise<LeaseAttempt> {
-    const [held, remaining] = (await this.#command("take the beat lease", () =>
+    const [held, remaining] = (await redisCommand("take the beat lease", () =>
       acquireLease.run(this.#client, [this.#keys.lease], [token, String(Math.ceil(ttlMs))]),
     )) as [number, number];
     return { acquired: held === 1, retryInMs: held === 1 ? 0 : Math.max(0, remaining) };
   }
 
   async renewLease(token: string, ttlMs: number): Promise<boolean> {
-    const renewed = await this.#command("renew the beat lease", () =>
+    const renewed = await redisCommand("renew the beat lease", () =>
       renewLease.run(this.#client, [this.#keys.lease], [token, String(Math.ceil(ttlMs))]),
     );
     return renewed === 1;
   }
 
   async releaseLease(token: string): Promise<void> {
-    await this.#command("release the beat lease", () =>
+    await redisCommand("release the beat lease", () =>
       releaseLease.run(this.#client, [this.#keys.lease], [token]),
     );
   }
 
   async close(): Promise<void> {
     if (this.#ownsClient) await closeClient(this.#client);
-  }
-
-  async #command<T>(action: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (TqError.is(error)) throw error;
-      const replied = error instanceof Error && error.name === "ReplyError";
-      const message = error instanceof Error ? error.message : String(error);
-      throw new TqError(replied ? "TQ_REDIS" : "TQ_CONNECTION", `cannot ${action}: ${message}`, {
-        component: "redis",
-        cause: error,
-      });
-    }
   }
 }
 
