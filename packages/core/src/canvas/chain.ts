@@ -76,7 +76,8 @@ export class Chain<P extends unknown[] = unknown[], R = unknown, H = AsyncResult
     const app = this.boundApp(inherited);
     const merged: CeleryOptions = { ...this.options, ...withoutNulls(options) };
     const { group_id, chord, task_id, link, link_error, root_id, parent_id, group_index, ...rest } = merged;
-    const partial = args.length > 0 && !this.immutable ? [...args, ...this.args] : this.args;
+    // Celery's partial arguments: prepended unless immutable.
+    const [partial] = this.merge(args, {});
     const { steps, nodes } = prepareSteps(partial, kwargs, this.tasks, {
       rootId: stringOr(root_id),
       linkError: signatureList(link_error, "link_error"),

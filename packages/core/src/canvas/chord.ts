@@ -110,7 +110,8 @@ export class Chord<P extends unknown[] = unknown[], R = unknown, H = AsyncResult
     inherited: CanvasApp | undefined,
   ): Applied {
     const app = this.boundApp(inherited);
-    const partial = args.length > 0 && !this.immutable ? [...args, ...this.args] : this.args;
+    // Celery's partial arguments: prepended unless immutable.
+    const [partial] = this.merge(args, {});
     const given = withoutNulls(options);
     const bodySource = kwargs.body instanceof Signature ? kwargs.body : this.body;
     const body = bodySource.cloneWith([], {}, given);
